@@ -1,0 +1,37 @@
+"""Which device computes: CUDA when there is a GPU, else Apple's MPS, else the CPU."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+
+@dataclasses.dataclass(frozen=True)
+class DeviceInfo:
+    """What the app computes on, for display."""
+
+    kind: str  # "cuda", "mps" or "cpu"
+    name: str  # the GPU's name, "Apple MPS" or "CPU"
+    threads: int  # torch's intra-op CPU threads
+
+
+def pick_device() -> torch.device:
+    """The best device available: `cuda`, then `mps`, then `cpu`."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def describe_device() -> DeviceInfo:
+    """The device `pick_device` chooses, with a human name."""
+    device = pick_device()
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+    elif device.type == "mps":
+        name = "Apple MPS"
+    else:
+        name = "CPU"
+    return DeviceInfo(kind=device.type, name=name, threads=torch.get_num_threads())

@@ -1,0 +1,30 @@
+import streamlit as st
+import torch
+import torchvision
+
+from core.device import describe_device
+from ui.i18n import t
+from ui.navigation import PAGES
+
+st.title(f"🔥 {t('app.title')}")
+st.markdown(t("home.intro"))
+
+st.subheader(t("home.pages_header"))
+columns = st.columns(2)
+for index, spec in enumerate(spec for spec in PAGES if spec.key != "home"):
+    with columns[index % 2].container(border=True):
+        st.page_link(spec.path, label=t(f"{spec.key}.title"), icon=spec.icon)
+        st.caption(t(f"{spec.key}.summary"))
+
+st.subheader(t("home.environment_header"))
+device = describe_device()
+device_text = {
+    "cuda": t("home.device_cuda", name=device.name),
+    "mps": t("home.device_mps"),
+    "cpu": t("home.device_cpu", threads=device.threads),
+}[device.kind]
+left, middle, right = st.columns(3)
+left.metric(t("home.torch_version"), torch.__version__)
+middle.metric(t("home.torchvision_version"), torchvision.__version__)
+right.metric(t("home.device"), device_text)
+st.info(t("home.offline_note"), icon="📦")

@@ -1,0 +1,20 @@
+"""The frame in a real browser: the language switch changes the text and the URL keeps it."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import wait_for_app
+
+
+def test_language_switch_keeps_the_choice_in_the_url(page, app_url):
+    page.goto(app_url)
+    wait_for_app(page)
+    page.get_by_text("Learn PyTorch by touching it").wait_for()
+    page.locator("[data-testid=stSidebar] label").filter(has_text="简体中文").click()
+    page.get_by_text("动手学 PyTorch").wait_for()
+    page.wait_for_function("() => location.search.includes('lang=zh')")
+
+
+def test_a_shared_link_opens_in_its_language(page, app_url):
+    page.goto(f"{app_url}/?lang=zh")
+    wait_for_app(page)
+    page.get_by_text("加载数据").first.wait_for()

@@ -1,0 +1,71 @@
+"""UI strings from locales/<lang>.toml, the language kept in session state and the URL."""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from typing import Any
+
+import streamlit as st
+
+from core import config
+from core.errors import PlaygroundError
+
+_STATE_KEY = "lang"
+
+
+@functools.cache
+def catalog(language: str) -> dict[str, str]:
+    """The flattened `section.key -> text` table of one locale file."""
+    table = tomllib.loads((config.LOCALES_DIR / f"{language}.toml").read_text("utf-8"))
+    return dict(_flatten(table))
+
+
+def _flatten(table: dict[str, Any], prefix: str = ""):
+    for key, value in table.items():
+        if isinstance(value, dict):
+            yield from _flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def language() -> str:
+    """The language of this session: the switch's value, else `?lang=`, else English."""
+    chosen = st.session_state.get(_STATE_KEY) or st.query_params.get("lang")
+    return chosen if chosen in config.LANGUAGES else config.DEFAULT_LANGUAGE
+
+
+def t(key: str, **params: Any) -> str:
+    """The UI text for `key` in the session's language, with `{name}` fields filled in."""
+    text = catalog(language()).get(key)
+    if text is None:
+        text = catalog(config.DEFAULT_LANGUAGE)[key]  # a missing key is a bug: KeyError
+    return text.format(**params) if params else text
+
+
+def language_switch() -> str:
+    """The sidebar's English / 简体中文 switch; mirrors the choice into `?lang=` for links."""
+    if _STATE_KEY not in st.session_state:
+        st.session_state[_STATE_KEY] = language()
+    st.sidebar.radio(
+        "Language / 语言",
+        options=list(config.LANGUAGES),
+        format_func=config.LANGUAGES.__getitem__,
+        key=_STATE_KEY,
+        horizontal=True,
+    )
+    st.query_params["lang"] = st.session_state[_STATE_KEY]
+    return st.session_state[_STATE_KEY]
+
+
+def error_text(error: PlaygroundError) -> str:
+    """A core error worded in the session's language (its English message as a fallback)."""
+    key = f"errors.{error.key}"
+    if key in catalog(language()):
+        return t(key, **error.params)
+    return str(error)
+
+
+def show_error(error: PlaygroundError) -> None:
+    """Show a core error once, at the edge, as `st.error` (never a traceback)."""
+    st.error(error_text(error), icon="⚠️")

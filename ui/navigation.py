@@ -1,0 +1,17 @@
+"""The app's pages, in one list: the router builds `st.navigation` from it and the home page
+describes each entry. Titles and summaries come from the locale section named by `key`."""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class PageSpec:
+    key: str  # locale section holding `title` and `summary`; also the URL path
+    path: str  # script under pages/
+    icon: str
+    section: str  # locale key under `nav.`
+
+
+PAGES: tuple[PageSpec, ...] = (PageSpec("home", "pages/home.py", ":material/home:", "learn"),)
