@@ -32,3 +32,13 @@ def send(target: str, payload: Any, *, page_path: str | None = None) -> None:
 def take(target: str) -> Any | None:
     """What was handed to page `target`, once; None when nothing was."""
     return st.session_state.pop(_PREFIX + target, None)
+
+
+@dataclasses.dataclass(frozen=True)
+class HandedPipeline:
+    compose: Any  # a torchvision.transforms.v2.Compose, ready to apply
+    description: str  # the pipeline as JSON, for display
+
+
+# Where each page keeps what other pages give it (keys of st.session_state).
+TRAINED_MODELS = "trained_models"  # dict[str, core.trained.TrainedModel], filled by Train

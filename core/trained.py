@@ -1,0 +1,28 @@
+"""A model trained in the app, as the Classify page needs it: the network, its own labels and
+the preprocessing it was trained with."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainedModel:
+    """A classifier trained on the Train page, offered on the Classify page.
+
+    Attributes:
+        name: shown in the model picker, e.g. "SmallVGG · CIFAR-10 · 3 epochs".
+        module: the network in eval mode on the CPU; never mutated after it is stored.
+        categories: its class names, index i is output logit i.
+        mean, std: per-channel Normalize values it was trained with (RGB, inputs in [0, 1]).
+        image_size: its square input side, e.g. 32 for CIFAR-10.
+    """
+
+    name: str
+    module: torch.nn.Module
+    categories: tuple[str, ...]
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    image_size: int
