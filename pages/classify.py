@@ -1,0 +1,238 @@
+import streamlit as st
+
+from core import config, models, samples, snippets
+from core.cam import grad_cam
+from core.errors import PlaygroundError
+from core.images import decode_image
+from ui import handoff
+from ui.classify import channel_histogram, download_weights, top_k_chart
+from ui.i18n import show_error, t
+from ui.models import classifier
+
+HANDED = "classify_handed"  # the image another page handed over, kept across reruns
+TRAINED_PREFIX = "trained:"
+
+st.title(t("classify.title"))
+st.caption(t("classify.intro"))
+
+# --- The photo ------------------------------------------------------------------------------
+if (handed := handoff.take("classify")) is not None:
+    st.session_state[HANDED] = handed
+    st.session_state["classify_source"] = "handed"
+sources = ["sample", "upload", "camera"] + (["handed"] if HANDED in st.session_state else [])
+if st.session_state.get("classify_source") not in sources:
+    st.session_state["classify_source"] = "sample"
+
+input_column, model_column = st.columns(2)
+with input_column:
+    source = st.radio(
+        t("classify.source"),
+        sources,
+        format_func=lambda option: t(f"classify.source_{option}"),
+        key="classify_source",
+        horizontal=True,
+    )
+    if source == "sample":
+        sample = st.selectbox(
+            t("classify.sample"),
+            list(samples.SAMPLES),
+            format_func=lambda name: t(f"samples.{name}"),
+            key="classify_sample",
+        )
+    elif source == "upload":
+        upload = st.file_uploader(
+            t("classify.upload", limit=config.UPLOAD_LIMIT_MB),
+            type=list(config.UPLOAD_EXTENSIONS),
+            key="classify_upload",
+        )
+        st.caption(t("classify.upload_help", limit=config.UPLOAD_LIMIT_MB))
+    elif source == "camera":
+        photo = st.camera_input(t("classify.camera"), key="classify_camera")
+    else:
+        st.caption(t("classify.handed_from", caption=st.session_state[HANDED].caption))
+
+# --- The model ------------------------------------------------------------------------------
+trained_models = st.session_state.get(handoff.TRAINED_MODELS, {})
+registry = models.registry()
+choices = list(registry) + [TRAINED_PREFIX + name for name in trained_models]
+with model_column:
+    choice = st.selectbox(
+        t("classify.model"),
+        choices,
+        format_func=lambda key: (
+            registry[key].title
+            if key in registry
+            else t("classify.trained_model", name=key.removeprefix(TRAINED_PREFIX))
+        ),
+        key="classify_model",
+    )
+    if choice in registry:
+        record = registry[choice]
+        status = "classify.weights_packaged" if record.source == "package" else None
+        if status is None:
+            status = "classify.weights_cached" if models.is_cached(record) else None
+        if status:
+            st.caption(t(status))
+        else:
+            try:
+                if download_weights(record):
+                    st.rerun()
+            except PlaygroundError as error:
+                show_error(error)
+            st.stop()
+
+try:
+    if choice in registry:
+        with st.spinner(t("classify.loading", model=registry[choice].title)):
+            model = classifier(choice)
+    else:
+        model = models.from_trained(trained_models[choice.removeprefix(TRAINED_PREFIX)])
+except PlaygroundError as error:
+    show_error(error)
+    st.stop()
+record = model.record
+
+# Every byte that enters goes through the one safe decoder, at the scale the model needs.
+min_side = record.preprocessing.resize_size
+try:
+    if source == "sample":
+        image = samples.load_sample(sample, min_side=min_side)
+    elif source == "upload":
+        if upload is None:
+            st.info(t("classify.need_upload"), icon="⬆️")
+            st.stop()
+        image = decode_image(upload.getvalue(), min_side=min_side)
+    elif source == "camera":
+        if photo is None:
+            st.info(t("classify.need_camera"), icon="📷")
+            st.stop()
+        image = decode_image(photo.getvalue(), min_side=min_side)
+    else:
+        image = st.session_state[HANDED].image
+except PlaygroundError as error:
+    show_error(error)
+    st.stop()
+
+# --- The result -----------------------------------------------------------------------------
+result = models.predict(image, model=model)
+best = result.predictions[0]
+photo_column, result_column, card_column = st.columns([3, 4, 3])
+with photo_column:
+    st.image(image, width="stretch")
+with result_column:
+    st.subheader(t("classify.verdict", label=best.label, probability=best.probability))
+    st.plotly_chart(top_k_chart(result.predictions), width="stretch", key="classify_top_k")
+    st.caption(
+        t(
+            "classify.timing",
+            total=result.seconds * 1000,
+            forward=result.forward_seconds * 1000,
+            device=str(model.device),
+        )
+    )
+with card_column, st.container(border=True):
+    meta = record.meta
+    st.markdown(f"**{record.title}**")
+    unknown = t("classify.unknown")
+    rows = [
+        (t("classify.card_params"), f"{meta.num_params / 1e6:.2f} M"),
+        (t("classify.card_acc1"), f"{meta.acc1:.1f} %" if meta.acc1 is not None else unknown),
+        (t("classify.card_acc5"), f"{meta.acc5:.1f} %" if meta.acc5 is not None else unknown),
+        (t("classify.card_licence"), meta.licence or unknown),
+        (t("classify.card_source"), t(f"classify.source_kind_{record.source}")),
+        (
+            t("classify.card_size"),
+            f"{meta.file_size_mb:.1f} MB" if meta.file_size_mb is not None else unknown,
+        ),
+        (t("classify.card_classes"), f"{len(meta.categories):,}"),
+    ]
+    st.markdown("\n".join(f"- {name}: **{value}**" for name, value in rows))
+    if record.weights:
+        st.caption(record.weights)
+
+# --- How the network sees it, why, and the code ----------------------------------------------
+sees_tab, why_tab, code_tab = st.tabs(
+    [t("classify.tab_sees"), t("classify.tab_why"), t("classify.tab_code")]
+)
+steps = models.preprocessing_steps(image, preprocessing=record.preprocessing)
+settings = record.preprocessing
+
+with sees_tab:
+    st.markdown(t("classify.sees_intro"))
+    original, resized, cropped = st.columns(3)
+    original.image(steps.original, width="stretch")
+    original.caption(t("classify.step_original", width=image.width, height=image.height))
+    resized.image(steps.resized, width="stretch")
+    resized.caption(
+        t(
+            "classify.step_resize",
+            size=settings.resize_size,
+            interpolation=settings.interpolation,
+            width=steps.resized.width,
+            height=steps.resized.height,
+        )
+    )
+    cropped.image(steps.cropped, width="stretch")
+    cropped.caption(t("classify.step_crop", size=settings.crop_size))
+    channels, height, width = steps.tensor.shape
+    st.markdown(
+        t(
+            "classify.step_tensor",
+            channels=channels,
+            height=height,
+            width=width,
+            low=float(steps.tensor.min()),
+            high=float(steps.tensor.max()),
+        )
+    )
+    st.markdown(
+        t(
+            "classify.step_normalize",
+            mean=", ".join(f"{value:.3f}" for value in settings.mean),
+            std=", ".join(f"{value:.3f}" for value in settings.std),
+            low=float(steps.normalized.min()),
+            high=float(steps.normalized.max()),
+        )
+    )
+    before, after = st.columns(2)
+    before.plotly_chart(
+        channel_histogram(steps.tensor, title=t("classify.histogram_before")),
+        width="stretch",
+        key="classify_histogram_before",
+    )
+    after.plotly_chart(
+        channel_histogram(steps.normalized, title=t("classify.histogram_after")),
+        width="stretch",
+        key="classify_histogram_after",
+    )
+
+with why_tab:
+    if record.cam_layer is None:
+        st.info(t("classify.cam_unavailable", model=record.title), icon="ℹ️")
+    else:
+        st.markdown(t("classify.why_intro"))
+        explained = st.selectbox(
+            t("classify.cam_class"),
+            [prediction.index for prediction in result.predictions],
+            format_func=lambda index: next(
+                f"{p.label} ({p.probability:.1%})" for p in result.predictions if p.index == index
+            ),
+            key="classify_cam_class",
+        )
+        with st.spinner(t("classify.cam_running")):
+            cam = grad_cam(image, model=model, class_index=explained)
+        left, right = st.columns(2)
+        left.image(steps.cropped, caption=t("classify.cam_input"), width="stretch")
+        right.image(
+            cam.overlay,
+            caption=t("classify.cam_caption", layer=cam.layer, height=cam.heatmap.shape[0]),
+            width="stretch",
+        )
+
+with code_tab:
+    st.markdown(t("classify.code_intro"))
+    image_name = samples.SAMPLES[sample] if source == "sample" else "photo.jpg"
+    st.code(
+        snippets.classification_code(record, image_path=image_name, top_k=len(result.predictions)),
+        language="python",
+    )

@@ -1,0 +1,100 @@
+"""Charts and widgets of the Classify page (plotly figures, the weights download)."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+
+from core import downloads
+from core.models import ModelRecord, Prediction
+from ui.i18n import t
+
+_CHANNEL_COLOURS = {"R": "#d62728", "G": "#2ca02c", "B": "#1f77b4"}
+_HISTOGRAM_BINS = 64
+
+
+def top_k_chart(predictions: list[Prediction] | tuple[Prediction, ...]) -> go.Figure:
+    """Horizontal bars of the top-k probabilities, best on top."""
+    ordered = list(reversed(predictions))
+    figure = go.Figure(
+        go.Bar(
+            x=[prediction.probability for prediction in ordered],
+            y=[prediction.label for prediction in ordered],
+            orientation="h",
+            text=[f"{prediction.probability:.1%}" for prediction in ordered],
+            textposition="auto",
+            marker_color=["#ff4b4b" if p is predictions[0] else "#8fa3bf" for p in ordered],
+            hovertemplate="%{y}: %{x:.2%}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        xaxis={"range": [0, 1], "tickformat": ".0%", "title": t("classify.probability")},
+        height=60 + 44 * len(ordered),
+        margin={"l": 10, "r": 10, "t": 10, "b": 40},
+    )
+    return figure
+
+
+def channel_histogram(tensor: torch.Tensor, *, title: str) -> go.Figure:
+    """Per-channel histograms of a (3, H, W) tensor, one line per RGB channel."""
+    values = tensor.detach().cpu().numpy()
+    edges = np.linspace(float(values.min()), float(values.max()) + 1e-6, _HISTOGRAM_BINS + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    figure = go.Figure()
+    for channel, name in enumerate(_CHANNEL_COLOURS):
+        counts, _ = np.histogram(values[channel], bins=edges)
+        figure.add_trace(
+            go.Scatter(
+                x=centres,
+                y=counts,
+                mode="lines",
+                line={"shape": "hvh", "color": _CHANNEL_COLOURS[name]},
+                name=name,
+            )
+        )
+    figure.update_layout(
+        title={"text": title, "font": {"size": 14}},
+        xaxis_title=t("classify.pixel_value"),
+        yaxis_title=t("classify.pixel_count"),
+        height=280,
+        margin={"l": 10, "r": 10, "t": 40, "b": 40},
+        legend={"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"},
+    )
+    return figure
+
+
+def download_weights(record: ModelRecord) -> bool:
+    """The Download button for a torchvision model's weights, with a real progress bar.
+
+    Returns True once the file is in the cache. Raises DownloadError for the page to show.
+    """
+    path = downloads.cache_path(record.weights)
+    st.warning(
+        t(
+            "classify.not_cached",
+            model=record.title,
+            size=record.meta.file_size_mb,
+            url=record.weights,
+            path=str(path),
+        ),
+        icon="📥",
+    )
+    label = t("classify.download_button", size=record.meta.file_size_mb)
+    if not st.button(label, key="classify_download", type="primary"):
+        return False
+    bar = st.progress(0.0, text=t("classify.downloading", model=record.title))
+    shown = {"percent": -1}
+
+    def report(received: int, total: int | None) -> None:
+        expected = total or int((record.meta.file_size_mb or 0) * 1e6) or None
+        fraction = min(received / expected, 1.0) if expected else 0.0
+        percent = int(fraction * 100)
+        if percent != shown["percent"]:  # one websocket message per percent, not per chunk
+            shown["percent"] = percent
+            megabytes = {"received": received / 1e6, "total": (expected or 0) / 1e6}
+            bar.progress(fraction, text=t("classify.download_progress", **megabytes))
+
+    downloads.download(record.weights, progress=report)
+    return True
