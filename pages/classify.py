@@ -159,7 +159,7 @@ settings = record.preprocessing
 
 with sees_tab:
     st.markdown(t("classify.sees_intro"))
-    original, resized, cropped = st.columns(3)
+    original, resized, cropped = st.columns([3, 3, 2])
     original.image(steps.original, width="stretch")
     original.caption(t("classify.step_original", width=image.width, height=image.height))
     resized.image(steps.resized, width="stretch")
@@ -221,7 +221,7 @@ with why_tab:
         )
         with st.spinner(t("classify.cam_running")):
             cam = grad_cam(image, model=model, class_index=explained)
-        left, right = st.columns(2)
+        left, right, _ = st.columns(3)
         left.image(steps.cropped, caption=t("classify.cam_input"), width="stretch")
         right.image(
             cam.overlay,
