@@ -285,7 +285,9 @@ def load(name: str, *, device: torch.device | None = None) -> Classifier:
     record = get_record(name)
     module = build_lite0() if record.source == "package" else _build_torchvision(record)
     device = device or pick_device()
-    return Classifier(record=record, module=module.eval().to(device), device=device)
+    # channels_last measured ~20-30% faster for these convnets on CPU (bench/classify.py).
+    module = module.eval().to(device, memory_format=torch.channels_last)
+    return Classifier(record=record, module=module, device=device)
 
 
 def build_lite0() -> nn.Module:
@@ -416,8 +418,10 @@ def preprocessing_steps(image: Image.Image, *, preprocessing: Preprocessing) -> 
 
 
 def preprocess(image: Image.Image, *, model: Classifier) -> torch.Tensor:
-    """The model's input for `image`: (1, 3, crop, crop) float on the model's device."""
-    return model.record.preprocessing.transform()(image).unsqueeze(0).to(model.device)
+    """The model's input for `image`: (1, 3, crop, crop) float on the model's device, in
+    channels_last memory order (the same values; faster convolutions)."""
+    batch = model.record.preprocessing.transform()(image).unsqueeze(0)
+    return batch.to(model.device, memory_format=torch.channels_last)
 
 
 def predict(image: Image.Image, *, model: Classifier, top_k: int = TOP_K) -> Classification:
