@@ -99,12 +99,12 @@ try:
         image = samples.load_sample(sample, min_side=min_side)
     elif source == "upload":
         if upload is None:
-            st.info(t("classify.need_upload"), icon="⬆️")
+            st.info(t("classify.need_upload"), icon=":material/upload:")
             st.stop()
         image = decode_image(upload.getvalue(), min_side=min_side)
     elif source == "camera":
         if photo is None:
-            st.info(t("classify.need_camera"), icon="📷")
+            st.info(t("classify.need_camera"), icon=":material/photo_camera:")
             st.stop()
         image = decode_image(photo.getvalue(), min_side=min_side)
     else:
@@ -208,7 +208,7 @@ with sees_tab:
 
 with why_tab:
     if record.cam_layer is None:
-        st.info(t("classify.cam_unavailable", model=record.title), icon="ℹ️")
+        st.info(t("classify.cam_unavailable", model=record.title), icon=":material/info:")
     else:
         st.markdown(t("classify.why_intro"))
         explained = st.selectbox(
@@ -231,7 +231,12 @@ with why_tab:
 
 with code_tab:
     st.markdown(t("classify.code_intro"))
-    image_name = samples.SAMPLES[sample] if source == "sample" else "photo.jpg"
+    if source == "sample":
+        image_name = samples.SAMPLES[sample]
+    elif source == "upload":
+        image_name = upload.name
+    else:
+        image_name = "photo.jpg"
     st.code(
         snippets.classification_code(record, image_path=image_name, top_k=len(result.predictions)),
         language="python",

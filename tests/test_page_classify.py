@@ -10,7 +10,7 @@ import urllib.error
 import pytest
 from PIL import Image
 
-from core import downloads, models, samples
+from core import config, downloads, models, samples
 from core.trained import TrainedModel
 from tests.corpus import SAMPLES
 from tests.test_app import run_page
@@ -39,7 +39,7 @@ def test_an_uploaded_photo_is_classified():
     at.radio(key="classify_source").set_value("upload").run()
     assert any("Upload a photo" in info.value for info in at.info)
     uploader = at.file_uploader(key="classify_upload")
-    assert f"{25} MB" in uploader.label
+    assert f"{config.UPLOAD_LIMIT_MB} MB" in uploader.label
     uploader.set_value(("coffee.png", (SAMPLES / "coffee.png").read_bytes(), "image/png"))
     at.selectbox(key="classify_model").set_value("efficientnet_lite0").run()
     assert not at.exception
@@ -77,7 +77,7 @@ def test_an_uncached_torchvision_model_offers_a_download_and_says_when_offline(
     record = models.get_record("alexnet")
     assert any(record.weights in warning.value for warning in at.warning)
     button = at.button(key="classify_download")
-    assert f"{record.meta.file_size_mb}" in button.label
+    assert f"{record.meta.file_size_mb:.1f} MB" in button.label
 
     button.click().run()
 

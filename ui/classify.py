@@ -75,13 +75,13 @@ def download_weights(record: ModelRecord) -> bool:
         t(
             "classify.not_cached",
             model=record.title,
-            size=record.meta.file_size_mb,
+            size=f"{record.meta.file_size_mb:.1f}",
             url=record.weights,
             path=str(path),
         ),
-        icon="📥",
+        icon=":material/download:",
     )
-    label = t("classify.download_button", size=record.meta.file_size_mb)
+    label = t("classify.download_button", size=f"{record.meta.file_size_mb:.1f}")
     if not st.button(label, key="classify_download", type="primary"):
         return False
     bar = st.progress(0.0, text=t("classify.downloading", model=record.title))
@@ -96,5 +96,8 @@ def download_weights(record: ModelRecord) -> bool:
             megabytes = {"received": received / 1e6, "total": (expected or 0) / 1e6}
             bar.progress(fraction, text=t("classify.download_progress", **megabytes))
 
-    downloads.download(record.weights, progress=report)
+    try:
+        downloads.download(record.weights, progress=report)
+    finally:
+        bar.empty()  # a failed download leaves its error, not a half-full bar
     return True
