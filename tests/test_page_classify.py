@@ -27,6 +27,15 @@ def empty_hub_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
 
 
+@pytest.fixture
+def fresh_model_cache():
+    """Forget models loaded from a test's temporary files once the test is done."""
+    import ui.models
+
+    yield
+    ui.models.classifier.clear()
+
+
 def test_the_coffee_sample_is_classified_as_espresso_by_default():
     at = run_page("classify")
     assert not at.exception
@@ -176,4 +185,36 @@ def test_a_tiny_photo_is_classified_without_error():
     at.file_uploader(key="classify_upload").set_value(("dot.png", buffer.getvalue(), "image/png"))
     at.run()
     assert not at.exception and not at.error
+    assert "It looks like" in _verdict(at)
+
+
+def test_a_finished_download_shows_progress_then_classifies_with_the_model(
+    empty_hub_cache, fresh_model_cache, monkeypatch
+):
+    import torch
+    import torchvision
+
+    record = models.get_record("mobilenet_v3_large")
+    reported: list[tuple[int, int | None]] = []
+
+    def fake_download(url, *, progress=None, timeout=None):
+        # Stands in for the network: the real download is tested against a local server.
+        path = downloads.cache_path(url)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(torchvision.models.mobilenet_v3_large(weights=None).state_dict(), path)
+        for received in (0, 10_000_000, 21_107_000):
+            progress(received, 21_107_000)
+            reported.append((received, 21_107_000))
+        return path
+
+    monkeypatch.setattr(downloads, "download", fake_download)
+    at = run_page("classify")
+    at.selectbox(key="classify_model").set_value("mobilenet_v3_large").run()
+    at.button(key="classify_download").click().run()
+
+    assert not at.exception
+    assert not at.error
+    assert reported[-1] == (21_107_000, 21_107_000)
+    assert downloads.is_cached(record.weights)
+    assert any("torch hub cache" in caption.value for caption in at.caption)
     assert "It looks like" in _verdict(at)
