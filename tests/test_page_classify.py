@@ -218,3 +218,15 @@ def test_a_finished_download_shows_progress_then_classifies_with_the_model(
     assert downloads.is_cached(record.weights)
     assert any("torch hub cache" in caption.value for caption in at.caption)
     assert "It looks like" in _verdict(at)
+
+
+def test_a_camera_photo_is_classified():
+    at = run_page("classify")
+    at.radio(key="classify_source").set_value("camera").run()
+    assert any("camera" in info.value for info in at.info)
+    buffer = io.BytesIO()
+    samples.load_sample("coffee").save(buffer, format="JPEG", quality=90)
+    at.camera_input(key="classify_camera").set_value(("shot.jpg", buffer.getvalue(), "image/jpeg"))
+    at.run()
+    assert not at.exception and not at.error
+    assert "espresso" in _verdict(at)
