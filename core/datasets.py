@@ -279,6 +279,10 @@ def decode_file(path: str) -> Image.Image:
     return decode_image(pathlib.Path(path).read_bytes())
 
 
+def _is_image_file(path: str) -> bool:
+    return path.lower().endswith(tuple(f".{ext}" for ext in config.UPLOAD_EXTENSIONS))
+
+
 def load_image_folder(root: pathlib.Path) -> ImageFolder:
     """A folder of class sub-folders of images, as `torchvision.datasets.ImageFolder`.
 
@@ -295,9 +299,8 @@ def load_image_folder(root: pathlib.Path) -> ImageFolder:
             key="datasets.folder_missing",
             root=str(root),
         )
-    extensions = tuple(f".{extension}" for extension in config.UPLOAD_EXTENSIONS)
     try:
-        return ImageFolder(str(root), loader=decode_file, extensions=extensions)
+        return ImageFolder(str(root), loader=decode_file, is_valid_file=_is_image_file)
     except FileNotFoundError as error:  # torchvision: no class folder, or no images in them
         raise DatasetMissingError(
             f"{root} holds no class sub-folders with images. Put each class's images in a "

@@ -10,7 +10,7 @@ from core import datasets as core_datasets
 from core.errors import PlaygroundError
 from ui import datasets as ui_datasets
 from ui import handoff
-from ui.i18n import show_error, t
+from ui.i18n import error_text, show_error, t
 
 CHANNELS = ("R", "G", "B")
 DETAIL_SCALE = 8  # CIFAR-10's 32 px become 256 px, nearest-neighbour
@@ -96,7 +96,10 @@ try:
     with st.spinner(t("datasets.loading")):
         data = ui_datasets.browsable(source)
 except core_datasets.DatasetError as error:
-    show_error(error)
+    if error.key == "datasets.missing":  # not downloaded yet: expected, not an error
+        st.info(error_text(error), icon=":material/download:")
+    else:
+        show_error(error)
     if source.kind == "cifar10":
         offer_download(pathlib.Path(source.root))
     st.stop()
