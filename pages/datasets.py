@@ -14,6 +14,7 @@ from ui.i18n import error_text, show_error, t
 
 CHANNELS = ("R", "G", "B")
 DETAIL_SCALE = 8  # CIFAR-10's 32 px become 256 px, nearest-neighbour
+MB = 1 << 20  # sizes in MiB, as torchvision and browsers count "163 MB"
 
 
 def remember_data_dir() -> None:
@@ -22,7 +23,7 @@ def remember_data_dir() -> None:
 
 def offer_download(root: pathlib.Path) -> None:
     """The Download button with a progress bar fed by the bytes received."""
-    size_mb = core_datasets.CIFAR10_ARCHIVE_BYTES / 1e6
+    size_mb = core_datasets.CIFAR10_ARCHIVE_BYTES / MB
     st.caption(t("datasets.download_help", root=str(root)))
     if not st.button(t("datasets.download", size=f"{size_mb:.0f}"), key="datasets_download"):
         return
@@ -35,7 +36,7 @@ def offer_download(root: pathlib.Path) -> None:
         if percent != shown["percent"]:  # one update per percent, not per chunk
             shown["percent"] = percent
             text = t(
-                "datasets.downloading", received=f"{received / 1e6:.1f}", total=f"{total / 1e6:.1f}"
+                "datasets.downloading", received=f"{received / MB:.1f}", total=f"{total / MB:.1f}"
             )
             bar.progress(percent / 100, text=text)
 
