@@ -7,6 +7,7 @@ import base64
 import dataclasses
 import html
 import pathlib
+from collections.abc import Sequence
 
 import numpy as np
 import streamlit as st
@@ -18,6 +19,7 @@ from core.datasets import load_cifar10
 
 DATA_DIR_KEY = "data_dir"  # session override of config.DATA_DIR (set on the Datasets page)
 GRID_CELL_PX = 64  # each thumbnail's on-screen side
+_BMP_MAX_SIDE = 32  # tiles up to this side go as BMP: fast to write, still small
 
 
 def data_dir() -> pathlib.Path:
@@ -62,14 +64,24 @@ def stats(source: Source) -> core_datasets.ChannelStats:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def grid_html(source: Source, indices: tuple[int, ...], labels: tuple[str, ...]) -> str:
-    """One HTML block: a tile per sample with `#index · label` under it."""
-    pixels = browsable(source).pixels(indices)
+    """The grid of `indices` in `source`, rendered once per page (see `render_grid`)."""
+    return render_grid(browsable(source), indices, labels)
+
+
+def render_grid(
+    data: core_datasets.Browsable, indices: Sequence[int], labels: Sequence[str]
+) -> str:
+    """One HTML block: a tile per sample with `#index` and its label under it. Tiles are PNGs at
+    the images' own size; the browser scales them up with nearest-neighbour pixels."""
+    pixels = data.pixels(indices)
+    kind = "bmp" if pixels.shape[1] <= _BMP_MAX_SIDE else "png"
     tiles = []
     for index, label, image in zip(indices, labels, pixels, strict=True):
-        data = base64.b64encode(core_datasets.encode_png(image)).decode("ascii")
+        encoded = core_datasets.encode_image(image, format=kind.upper())
+        data_uri = base64.b64encode(encoded).decode("ascii")
         tiles.append(
             f'<figure data-index="{index}" style="margin:0;text-align:center">'
-            f'<img src="data:image/png;base64,{data}" width="{GRID_CELL_PX}" '
+            f'<img src="data:image/{kind};base64,{data_uri}" width="{GRID_CELL_PX}" '
             f'height="{GRID_CELL_PX}" style="image-rendering:pixelated" alt="{html.escape(label)}">'
             f'<figcaption style="font-size:0.7rem;line-height:1.1">#{index}<br>'
             f'<span class="label">{html.escape(label)}</span></figcaption></figure>'
