@@ -73,7 +73,7 @@ if kind == "folder":
 else:
     if "datasets_data_dir" not in st.session_state:
         st.session_state["datasets_data_dir"] = str(ui_datasets.data_dir())
-    left, right = st.columns([3, 1])
+    left, right = st.columns([3, 2])
     left.text_input(
         t("datasets.data_dir"),
         key="datasets_data_dir",
@@ -111,15 +111,13 @@ overview, browse = st.tabs([t("datasets.overview"), t("datasets.browse")])
 
 with overview:
     st.code(repr(data.source), language="text")
-    shape = getattr(data.source, "data", None)
+    pixels_array = getattr(data.source, "data", None)  # CIFAR10 has one; ImageFolder does not
+    shape = str(pixels_array.shape) if pixels_array is not None else t("datasets.shape_varies")
     metrics = st.columns(3)
     metrics[0].metric("len(dataset)", f"{len(data):,}")
-    metrics[1].metric(
-        "dataset.data.shape",
-        str(tuple(shape.shape)) if shape is not None else t("datasets.shape_varies"),
-    )
-    metrics[2].metric("len(dataset.classes)", len(classes))
-    st.markdown(f"**dataset.targets[:10]** `{data.targets[:10].tolist()}`")
+    metrics[1].metric("len(dataset.classes)", len(classes))
+    first_targets = data.targets[:10].tolist()
+    st.markdown(f"**dataset.data.shape** `{shape}`  \n**dataset.targets[:10]** `{first_targets}`")
     table = pd.DataFrame(
         {
             t("datasets.class"): classes,

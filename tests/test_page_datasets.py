@@ -60,7 +60,7 @@ def test_overview_shows_what_torchvision_prints(cifar10_root):
     assert at.code[0].value == repr(dataset)
     metrics = {metric.label: metric.value for metric in at.metric}
     assert metrics["len(dataset)"] == "10,000"
-    assert metrics["dataset.data.shape"] == "(10000, 32, 32, 3)"
+    assert "`(10000, 32, 32, 3)`" in " ".join(markdown.value for markdown in at.markdown)
     table = at.dataframe[0].value
     assert table["class_to_idx"].tolist() == list(range(10))
     assert table.iloc[:, 2].tolist() == [1000] * 10
@@ -225,3 +225,11 @@ def test_download_of_a_short_archive_says_it_stopped_early(tmp_path, monkeypatch
     assert not at.exception
     assert "stopped early" in at.error[0].value
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_that_is_not_there_is_a_clear_message(cifar10_root, tmp_path):
+    at = open_page(cifar10_root)
+    at.segmented_control(key="datasets_source").set_value("folder").run()
+    at.text_input(key="datasets_folder").set_value(str(tmp_path / "nowhere")).run()
+    assert not at.exception
+    assert "is not a folder" in at.error[0].value
