@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import plotly.express as px
 import streamlit as st
+from torchvision.datasets import CIFAR10
 
 from core import config
 from core import datasets as core_datasets
@@ -41,7 +42,9 @@ def offer_download(root: pathlib.Path) -> None:
             bar.progress(percent / 100, text=text)
 
     try:
-        core_datasets.download_cifar10(root, url=core_datasets.CIFAR10_URL, progress=report)
+        core_datasets.download_cifar10(
+            root, url=core_datasets.CIFAR10_URL, md5=CIFAR10.tgz_md5, progress=report
+        )
     except core_datasets.DatasetError as error:
         bar.empty()
         show_error(error)

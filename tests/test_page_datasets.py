@@ -233,3 +233,30 @@ def test_a_folder_that_is_not_there_is_a_clear_message(cifar10_root, tmp_path):
     at.text_input(key="datasets_folder").set_value(str(tmp_path / "nowhere")).run()
     assert not at.exception
     assert "is not a folder" in at.error[0].value
+
+
+def test_download_button_fetches_unpacks_and_shows_the_dataset(cifar10_root, tmp_path, monkeypatch):
+    from torchvision.datasets import CIFAR10
+
+    from tests.test_core_datasets import md5, tar_gz
+
+    folder = cifar10_root / datasets.CIFAR10_FOLDER
+    archive = tar_gz({f"{folder.name}/{path.name}": path.read_bytes() for path in folder.iterdir()})
+    monkeypatch.setattr(CIFAR10, "tgz_md5", md5(archive))
+    with http_server({"/c.tgz": (archive, None)}) as url:
+        monkeypatch.setattr(datasets, "CIFAR10_URL", f"{url}/c.tgz")
+        at = open_page(tmp_path)
+        at.button(key="datasets_download").click().run()
+    assert not at.exception
+    assert not at.error
+    assert (tmp_path / datasets.CIFAR10_FOLDER / "test_batch").is_file()
+    assert {metric.label: metric.value for metric in at.metric}["len(dataset)"] == "10,000"
+
+
+def test_data_directory_field_switches_the_dataset(cifar10_root, tmp_path):
+    at = open_page(cifar10_root)
+    at.text_input(key="datasets_data_dir").set_value(str(tmp_path)).run()
+    assert at.session_state["data_dir"] == str(tmp_path)
+    assert str(tmp_path) in at.info[0].value
+    at.text_input(key="datasets_data_dir").set_value(str(cifar10_root)).run()
+    assert len(grid(at)[0]) == 100
