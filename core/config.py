@@ -34,7 +34,7 @@ LANGUAGES = {"en": "English", "zh": "简体中文"}
 DEFAULT_LANGUAGE = "en"
 
 # Transforms studio.
-MAX_PIPELINE_STEPS = 16
+MAX_PIPELINE_STEPS = 32
 MAX_DRAWS = 12
 DEFAULT_DRAWS = 4
 MAX_SOURCE_SIDE = 1024  # larger photos are shrunk before the pipeline sees them
