@@ -70,6 +70,7 @@ class Param:
         step: widget step for numbers.
         options: for `choice`, option name -> `Option`.
         length: for `sequence`, how many numbers.
+        help: help-text name when the parameter name means different things elsewhere.
     """
 
     name: str
@@ -80,11 +81,13 @@ class Param:
     step: float | None = None
     options: Mapping[str, Option] | None = None
     length: int | None = None
+    help: str | None = None
 
     @property
     def help_key(self) -> str:
-        """Locale key of this parameter's help text (shared by transforms using the name)."""
-        return f"transforms.param_help.{self.name}"
+        """Locale key of this parameter's help text: `help`, else the name (shared by the
+        transforms that give a name the same meaning)."""
+        return f"transforms.param_help.{self.help or self.name}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -210,7 +213,7 @@ _SPECS = (
         (
             Param("degrees", "range", [-15.0, 15.0], -180.0, 180.0, 1.0),
             Param("translate", "sequence", [0.1, 0.1], 0.0, 1.0, 0.01, length=2),
-            Param("scale", "range", [0.9, 1.1], 0.1, 3.0, 0.05),
+            Param("scale", "range", [0.9, 1.1], 0.1, 3.0, 0.05, help="zoom"),
             Param("shear", "range", [0.0, 0.0], -45.0, 45.0, 1.0),
             _interpolation("nearest"),
         ),
@@ -308,7 +311,7 @@ _SPECS = (
         v2.ToDtype,
         (
             Param("dtype", "choice", "float32", options=DTYPES),
-            Param("scale", "bool", True),
+            Param("scale", "bool", True, help="rescale"),
         ),
         group="tensor",
     ),
@@ -329,7 +332,7 @@ _SPECS = (
             _p(),
             Param("scale", "range", [0.02, 0.33], 0.0, 1.0, 0.01),
             Param("ratio", "range", [0.3, 3.3], 0.1, 10.0, 0.1),
-            Param("value", "float", 0.0, -10.0, 255.0, 0.1),
+            Param("value", "float", 0.0, -10.0, 255.0, 0.1, help="erase_value"),
         ),
         group="tensor",
         needs="tensor",
@@ -653,11 +656,13 @@ class StepDraw:
         applied: False when a random-apply transform (p < 1) skipped this draw.
         values: the random parameters it drew, as plain numbers and lists ({} when it draws
             none, or when torchvision does not expose them).
+        may_skip: the transform applies only with probability p.
     """
 
     name: str
     applied: bool
     values: Mapping[str, Any]
+    may_skip: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -716,8 +721,8 @@ def _run(image: Any, compose: v2.Compose, pipeline: Pipeline) -> Iterator[tuple[
                 output = transform(output)
             except (ValueError, TypeError, RuntimeError) as error:
                 raise _explain(error, name=step.name, position=position, value=output) from error
-        applied = not isinstance(transform, _RandomApplyTransform) or bool(drawn)
-        yield output, StepDraw(step.name, applied, _merge(drawn))
+        may_skip = isinstance(transform, _RandomApplyTransform)
+        yield output, StepDraw(step.name, not may_skip or bool(drawn), _merge(drawn), may_skip)
 
 
 @contextlib.contextmanager
