@@ -38,6 +38,7 @@ CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 
 HISTOGRAM_BINS = 64
+_CODE_WIDTH = 88  # exported calls longer than this get one argument per line
 _RECORDED_TENSOR_ELEMENTS = 16  # larger drawn tensors are summarised by their shape
 
 # torch's global generator drives every v2 transform; one draw at a time keeps seeds honest.
@@ -575,10 +576,16 @@ def to_code(pipeline: Sequence[Step], *, seed: int | None = None) -> str:
     ]
     for step in pipeline:
         spec = CATALOGUE[step.name]
-        arguments = ", ".join(
+        arguments = [
             f"{param.name}={_code_value(param, step.params[param.name])}" for param in spec.params
-        )
-        lines.append(f"    v2.{step.name}({arguments}),")
+        ]
+        call = f"    v2.{step.name}({', '.join(arguments)}),"
+        if len(call) <= _CODE_WIDTH:
+            lines.append(call)
+        else:
+            lines += [f"    v2.{step.name}(", *[f"        {a}," for a in arguments], "    ),"]
+        if step.name == "ToDtype" and step.params["scale"]:
+            lines[-1] += "  # after ToImage: the classic ToTensor()"
     lines.append("])")
     if seed is not None:
         lines += [

@@ -84,6 +84,7 @@ with pipeline_column:
     preset_column.selectbox(
         t("transforms.preset"),
         list(PRESETS),
+        index=list(PRESETS).index(transforms.DEFAULT_PRESET),
         format_func=lambda key: t(f"transforms.preset_{key}"),
         key="transforms_preset",
     )
@@ -200,13 +201,14 @@ with tensors_tab:
         )
         histogram = outputs[step_index].histogram
         centres = [(a + b) / 2 for a, b in zip(histogram.edges, histogram.edges[1:], strict=False)]
+        rgb = len(histogram.counts) == 3
         figure = go.Figure()
         for channel, counts in enumerate(histogram.counts):
             figure.add_bar(
                 x=centres,
                 y=counts,
-                name=t("transforms.channel", channel=channel),
-                marker_color=CHANNEL_COLOURS[channel] if len(histogram.counts) == 3 else "#555",
+                name=t("transforms.channel", channel="RGB"[channel] if rgb else channel),
+                marker_color=CHANNEL_COLOURS[channel] if rgb else "#555",
                 opacity=0.6,
             )
         figure.update_layout(
