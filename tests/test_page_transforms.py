@@ -9,9 +9,10 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from core import transforms
-from core.samples import DEFAULT_SAMPLE, load_sample
+from core.samples import DEFAULT_SAMPLE, load_sample, sample_path
 from tests.test_app import APP, TIMEOUT_S, run_page
 from ui import handoff
+from ui import transforms as studio
 from ui.datasets import DATA_DIR_KEY
 from ui.transforms import STEPS_KEY
 
@@ -164,3 +165,45 @@ def test_an_image_handed_from_another_page_becomes_the_source():
     at.run()
     assert at.radio(key="transforms_source").value == "handed"
     assert any("a red card" in caption for caption in _image_captions(at))
+
+
+def test_loading_a_saved_pipeline_replaces_the_current_one():
+    at = run_page("transforms")
+    saved = transforms.to_json(transforms.PRESETS["autoaugment"], indent=2).encode()
+    at.file_uploader(key="transforms_load").upload("pipeline.json", saved, "application/json")
+    at.run()
+    assert not at.exception and not at.error
+    assert _step_names(at) == [step.name for step in transforms.PRESETS["autoaugment"]]
+
+
+def test_loading_a_broken_file_is_explained_and_keeps_the_pipeline():
+    at = run_page("transforms")
+    before = _step_names(at)
+    at.file_uploader(key="transforms_load").upload("pipeline.json", b"{oops", "application/json")
+    at.run()
+    assert not at.exception
+    assert any("not a pipeline file" in error for error in _errors(at))
+    assert _step_names(at) == before
+
+
+def test_an_uploaded_photo_is_a_source_and_a_broken_one_is_explained():
+    at = run_page("transforms")
+    at.radio(key="transforms_source").set_value("upload").run()
+    assert any("Choose or upload" in info.value for info in at.info)
+    photo = sample_path(DEFAULT_SAMPLE).read_bytes()
+    at.file_uploader(key="transforms_upload").upload("cup.png", photo, "image/png").run()
+    assert not at.exception and not at.error
+    assert any("cup.png" in caption for caption in _image_captions(at))
+    at.file_uploader(key="transforms_upload").clear()
+    at.file_uploader(key="transforms_upload").upload("cup.png", b"not a png", "image/png").run()
+    assert not at.exception
+    assert any("Not an image" in error for error in _errors(at))
+
+
+def test_use_for_training_is_offered_only_with_a_training_page():
+    at = run_page("transforms")
+    offered = any(button.key == "transforms_use_for_training" for button in at.button)
+    assert offered == studio.training_page_exists()
+    if offered:
+        at.button(key="transforms_use_for_training").click().run()
+        assert not at.exception
