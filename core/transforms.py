@@ -514,10 +514,13 @@ def build(pipeline: Sequence[Step]) -> v2.Compose:
     Raises:
         TransformError: see `validate` and `build_step`.
     """
+    # v2.Compose refuses an empty list; an empty pipeline passes its input through.
+    return v2.Compose(_build_steps(pipeline) or [v2.Identity()])
+
+
+def _build_steps(pipeline: Sequence[Step]) -> list[v2.Transform]:
     pipeline = validate(pipeline)
-    return v2.Compose(
-        [build_step(step, position=index) for index, step in enumerate(pipeline, start=1)]
-    )
+    return [build_step(step, position=index) for index, step in enumerate(pipeline, start=1)]
 
 
 def _python_value(param: Param, value: Any) -> Any:
@@ -586,6 +589,8 @@ def to_code(pipeline: Sequence[Step], *, seed: int | None = None) -> str:
             lines += [f"    v2.{step.name}(", *[f"        {a}," for a in arguments], "    ),"]
         if step.name == "ToDtype" and step.params["scale"]:
             lines[-1] += "  # after ToImage: the classic ToTensor()"
+    if not pipeline:
+        lines.append("    v2.Identity(),  # an empty pipeline passes the image through")
     lines.append("])")
     if seed is not None:
         lines += [
@@ -705,24 +710,24 @@ def draw(image: Image.Image, pipeline: Sequence[Step], *, seed: int, count: int 
     """
     count = max(1, min(count, config.MAX_DRAWS))
     pipeline = validate(pipeline)
-    compose = build(pipeline)
+    built = _build_steps(pipeline)
     draws = []
     with _RNG_LOCK, torch.random.fork_rng(devices=[]):
         for index in range(count):
             torch.manual_seed(seed + index)
-            steps = list(_run(image, compose, pipeline))
+            steps = list(_run(image, built, pipeline))
             output = steps[-1][0] if steps else image
             draws.append(Draw(seed + index, output, tuple(record for _, record in steps)))
     return draws
 
 
-def _run(image: Any, compose: v2.Compose, pipeline: Pipeline) -> Iterator[tuple[Any, StepDraw]]:
-    """Apply each transform of `compose` in turn (exactly what `compose(image)` does),
-    yielding each output and what the transform drew."""
+def _run(
+    image: Any, built: list[v2.Transform], pipeline: Pipeline
+) -> Iterator[tuple[Any, StepDraw]]:
+    """Apply each built transform in turn (exactly what their `v2.Compose` does), yielding
+    each output and what the transform drew."""
     output = image
-    for position, (transform, step) in enumerate(
-        zip(compose.transforms, pipeline, strict=True), start=1
-    ):
+    for position, (transform, step) in enumerate(zip(built, pipeline, strict=True), start=1):
         with _recording(transform) as drawn:
             try:
                 output = transform(output)
@@ -866,11 +871,11 @@ def trace(image: Image.Image, pipeline: Sequence[Step], *, seed: int) -> list[St
         TransformError: as `draw`.
     """
     pipeline = validate(pipeline)
-    compose = build(pipeline)
+    built = _build_steps(pipeline)
     with _RNG_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return [
-            describe(output, name=record.name) for output, record in _run(image, compose, pipeline)
+            describe(output, name=record.name) for output, record in _run(image, built, pipeline)
         ]
 
 

@@ -207,3 +207,11 @@ def test_use_for_training_is_offered_only_with_a_training_page():
     if offered:
         at.button(key="transforms_use_for_training").click().run()
         assert not at.exception
+
+
+def test_an_empty_pipeline_passes_the_image_through():
+    at = _open(tf_pipeline="[]")
+    assert not at.exception and not at.error
+    assert _step_names(at) == []
+    assert len(_images(at)) == 1 + 1 + 4
+    assert any("ToImage" in info.value for info in at.info)  # no tensor yet: how to get one
