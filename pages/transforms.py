@@ -133,15 +133,15 @@ resample_column.button(
     t("transforms.resample"), key="transforms_resample", on_click=studio.resample, args=(count,)
 )
 
+pipeline_json = transforms.to_json(pipeline)
 try:
-    draws = transforms.draw(image, pipeline, seed=int(seed), count=count)
+    draws = studio.shown_draws(image, pipeline_json, int(seed), count)
 except TransformError as error:
     show_error(error)
     st.stop()
 
 cells = [(t("transforms.original"), studio.thumbnail(image), [])]
-for number, drawn in enumerate(draws):
-    shown = studio.thumbnail(transforms.to_display(drawn.output, pipeline))
+for number, (shown, drawn) in enumerate(draws):
     notes = []
     for record in drawn.steps:
         if not record.applied:
@@ -168,12 +168,10 @@ with tensors_tab:
     chosen = st.selectbox(
         t("transforms.inspect_draw"),
         range(len(draws)),
-        format_func=lambda number: t(
-            "transforms.draw_caption", number=number, seed=draws[number].seed
-        ),
+        format_func=lambda number: cells[number + 1][0],
         key="transforms_inspect_draw",
     )
-    outputs = transforms.trace(image, pipeline, seed=draws[chosen].seed)
+    outputs = studio.traced(image, pipeline_json, draws[chosen][1].seed)
     st.dataframe(
         pd.DataFrame(
             {

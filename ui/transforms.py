@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
@@ -251,6 +252,27 @@ def uploaded_image(data: bytes) -> Image.Image:
     """An upload through the app's safe decoder, shrunk to the studio's working size; raises
     core.errors.ImageDecodeError for what is not an image."""
     return transforms.fit_source(decode_image(data, min_side=config.MAX_SOURCE_SIDE))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def shown_draws(
+    image: Image.Image, pipeline_json: str, seed: int, count: int
+) -> list[tuple[Image.Image, transforms.Draw]]:
+    """The draws as the page shows them: a viewable thumbnail (Normalize undone) beside each
+    draw's record; the full-size outputs are dropped so that the cache stays small. Raises
+    TransformError as `core.transforms.draw` (errors are not cached)."""
+    pipeline = transforms.from_json(pipeline_json)
+    draws = transforms.draw(image, pipeline, seed=seed, count=count)
+    return [
+        (thumbnail(transforms.to_display(drawn.output, pipeline)), replace(drawn, output=None))
+        for drawn in draws
+    ]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def traced(image: Image.Image, pipeline_json: str, seed: int) -> list[transforms.StepOutput]:
+    """`core.transforms.trace` of one draw, cached: choosing a histogram reruns nothing."""
+    return transforms.trace(image, transforms.from_json(pipeline_json), seed=seed)
 
 
 def thumbnail(image: Image.Image) -> Image.Image:
