@@ -773,7 +773,8 @@ def _merge(drawn: list[dict[str, Any]]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for item in drawn:
         if "op" not in item:
-            values.update({key: _plain(value) for key, value in item.items()})
+            # None marks a factor the transform was told not to draw (e.g. hue=(0, 0)).
+            values.update({key: _plain(value) for key, value in item.items() if value is not None})
     if ops:
         values["ops"] = ops
     return values
