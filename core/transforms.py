@@ -853,6 +853,7 @@ class StepOutput:
         shape: (C, H, W) for tensors and PIL images alike.
         low, high, mean: value range and mean (0..255 for PIL images).
         histogram: per-channel histogram for tensors, None for PIL images.
+        preview: the output made viewable (see `to_display`), when `trace` was asked for it.
     """
 
     name: str
@@ -863,21 +864,36 @@ class StepOutput:
     high: float
     mean: float
     histogram: ChannelHistogram | None
+    preview: Image.Image | None = None
 
 
-def trace(image: Image.Image, pipeline: Sequence[Step], *, seed: int) -> list[StepOutput]:
+def trace(
+    image: Image.Image, pipeline: Sequence[Step], *, seed: int, preview_side: int | None = None
+) -> list[StepOutput]:
     """Re-run the draw of `seed` step by step and describe every intermediate output.
+
+    Args:
+        image: RGB input.
+        pipeline: the steps.
+        seed: the draw's seed (`Draw.seed`).
+        preview_side: when given, each output also comes as a viewable image at most this
+            many pixels on its longer side.
 
     Raises:
         TransformError: as `draw`.
     """
     pipeline = validate(pipeline)
     built = _build_steps(pipeline)
+    outputs = []
     with _RNG_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return [
-            describe(output, name=record.name) for output, record in _run(image, built, pipeline)
-        ]
+        for position, (output, record) in enumerate(_run(image, built, pipeline), start=1):
+            described = describe(output, name=record.name)
+            if preview_side is not None:
+                shown = fit_source(to_display(output, pipeline[:position]), max_side=preview_side)
+                described = dataclasses.replace(described, preview=shown)
+            outputs.append(described)
+    return outputs
 
 
 def describe(value: Any, *, name: str = "") -> StepOutput:

@@ -14,6 +14,7 @@ from ui.navigation import PAGES
 
 CHANNEL_COLOURS = ("#d62728", "#2ca02c", "#1f77b4")
 DRAWS_PER_ROW = 5
+STEPS_PER_ROW = 6
 
 st.title(t("transforms.title"))
 st.caption(t("transforms.intro"))
@@ -172,6 +173,13 @@ with tensors_tab:
         key="transforms_inspect_draw",
     )
     outputs = studio.traced(image, pipeline_json, draws[chosen][1].seed)
+    for row in range(0, len(outputs), STEPS_PER_ROW):
+        for column, (index, output) in zip(
+            st.columns(STEPS_PER_ROW),
+            list(enumerate(outputs))[row : row + STEPS_PER_ROW],
+            strict=False,
+        ):
+            column.image(output.preview, caption=f"{index + 1}. {output.name}", width="stretch")
     st.dataframe(
         pd.DataFrame(
             {

@@ -241,6 +241,12 @@ def test_trace_describes_each_step_and_normalize_centres_the_values():
     assert sum(normalize.histogram.counts[0]) == 224 * 224
 
 
+def test_trace_previews_each_step_at_the_asked_size():
+    outputs = transforms.trace(IMAGE, PRESETS["classic_eval"], seed=0, preview_side=64)
+    assert [max(o.preview.size) for o in outputs] == [64] * len(outputs)
+    assert transforms.trace(IMAGE, PRESETS["classic_eval"], seed=0)[0].preview is None
+
+
 def test_to_display_undoes_normalize():
     pipeline = PRESETS["classic_eval"]
     (drawn,) = transforms.draw(IMAGE, pipeline, seed=0)

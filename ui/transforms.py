@@ -23,6 +23,7 @@ OPENED_KEY = "transforms_opened"  # id of the step whose editor starts expanded
 LOAD_ERROR_KEY = "transforms_load_error"
 QUERY_KEY = "tf_pipeline"
 TRAIN_PAGE = "pages/train.py"
+STEP_PREVIEW_SIDE = 160
 _ids = itertools.count(1)
 
 
@@ -272,9 +273,14 @@ def shown_draws(
 @st.cache_data(show_spinner=False, max_entries=16)
 def traced(image: Image.Image, pipeline_json: str, seed: int) -> list[transforms.StepOutput]:
     """`core.transforms.trace` of one draw, cached: choosing a histogram reruns nothing."""
-    return transforms.trace(image, transforms.from_json(pipeline_json), seed=seed)
+    pipeline = transforms.from_json(pipeline_json)
+    return transforms.trace(image, pipeline, seed=seed, preview_side=STEP_PREVIEW_SIDE)
 
 
 def thumbnail(image: Image.Image) -> Image.Image:
-    """A copy at most `config.TRANSFORMS_DISPLAY_SIDE` pixels on its longer side."""
+    """At most `config.TRANSFORMS_DISPLAY_SIDE` pixels on its longer side; tiny images (CIFAR's
+    32×32) are enlarged by a whole factor with nearest neighbours so their pixels stay sharp."""
+    factor = config.TRANSFORMS_DISPLAY_SIDE // 2 // max(image.size)
+    if factor >= 2:
+        return image.resize((image.width * factor, image.height * factor), Image.Resampling.NEAREST)
     return transforms.fit_source(image, max_side=config.TRANSFORMS_DISPLAY_SIDE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from tests.e2e.conftest import wait_for_app
 
@@ -10,9 +11,9 @@ CENTER_CROP = json.dumps([{"name": "CenterCrop", "params": {"size": 200}}])
 
 
 def _draw_sources(page) -> list[str]:
-    """The `src` of each draw (the original is the second image, after the source preview)."""
-    images = page.locator("[data-testid='stImage'] img")
-    return [images.nth(index).get_attribute("src") for index in range(2, images.count())]
+    """The `src` of each draw's image (those captioned "Draw i · seed s")."""
+    draws = page.locator("[data-testid='stImage']").filter(has_text=re.compile(r"Draw \d"))
+    return [draws.nth(index).locator("img").get_attribute("src") for index in range(draws.count())]
 
 
 def test_adding_a_flip_changes_the_preview(page, app_url):
@@ -20,6 +21,7 @@ def test_adding_a_flip_changes_the_preview(page, app_url):
     wait_for_app(page)
     page.get_by_text("Draw 3 · seed 3").wait_for()
     before = _draw_sources(page)
+    assert len(before) == 4
     assert len(set(before)) == 1  # a centre crop draws nothing: four identical images
 
     chooser = page.locator("[data-testid='stSelectbox']").filter(has_text="Transform to add")
