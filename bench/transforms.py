@@ -27,7 +27,6 @@ from core.samples import load_sample
 from core.transforms import Step
 
 DRAWS = 8
-STEP_PREVIEW_SIDE = 160  # as ui.transforms (not imported: it needs a Streamlit runtime)
 REPEATS = 5
 TARGET_MS = 200.0
 
@@ -80,7 +79,9 @@ def run() -> None:
             for drawn in draws:
                 shown = transforms.to_display(drawn.output, pipeline)
                 transforms.fit_source(shown, max_side=config.TRANSFORMS_DISPLAY_SIDE)
-            transforms.trace(photo, pipeline, seed=0, preview_side=STEP_PREVIEW_SIDE)
+            transforms.trace(
+                photo, pipeline, seed=0, preview_side=config.TRANSFORMS_STEP_PREVIEW_SIDE
+            )
 
         def draws_only(pipeline=pipeline) -> None:
             transforms.draw(photo, pipeline, seed=0, count=DRAWS)

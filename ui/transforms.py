@@ -23,7 +23,6 @@ OPENED_KEY = "transforms_opened"  # id of the step whose editor starts expanded
 LOAD_ERROR_KEY = "transforms_load_error"
 QUERY_KEY = "tf_pipeline"
 TRAIN_PAGE = "pages/train.py"
-STEP_PREVIEW_SIDE = 160
 _ids = itertools.count(1)
 
 
@@ -274,7 +273,9 @@ def shown_draws(
 def traced(image: Image.Image, pipeline_json: str, seed: int) -> list[transforms.StepOutput]:
     """`core.transforms.trace` of one draw, cached: choosing a histogram reruns nothing."""
     pipeline = transforms.from_json(pipeline_json)
-    return transforms.trace(image, pipeline, seed=seed, preview_side=STEP_PREVIEW_SIDE)
+    return transforms.trace(
+        image, pipeline, seed=seed, preview_side=config.TRANSFORMS_STEP_PREVIEW_SIDE
+    )
 
 
 def thumbnail(image: Image.Image) -> Image.Image:
