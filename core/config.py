@@ -32,3 +32,11 @@ DOWNLOAD_CHUNK_BYTES = 1 << 16
 
 LANGUAGES = {"en": "English", "zh": "简体中文"}
 DEFAULT_LANGUAGE = "en"
+
+# Transforms studio.
+MAX_PIPELINE_STEPS = 32
+MAX_DRAWS = 12
+DEFAULT_DRAWS = 4
+MAX_SOURCE_SIDE = 1024  # larger photos are shrunk before the pipeline sees them
+TRANSFORMS_DISPLAY_SIDE = 320  # draws are sent to the browser at most this large
+TRANSFORMS_STEP_PREVIEW_SIDE = 160  # the step-by-step strip of one draw

@@ -18,4 +18,5 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("home", "pages/home.py", ":material/home:", "learn"),
     PageSpec("classify", "pages/classify.py", ":material/image_search:", "learn"),
     PageSpec("datasets", "pages/datasets.py", ":material/photo_library:", "data"),
+    PageSpec("transforms", "pages/transforms.py", ":material/tune:", "data"),
 )
