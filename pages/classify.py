@@ -6,8 +6,11 @@ from core.errors import PlaygroundError
 from core.images import decode_image
 from ui import handoff
 from ui.classify import channel_histogram, download_weights, top_k_chart
+from ui.frame import require_frame
 from ui.i18n import show_error, t
 from ui.models import classifier
+
+require_frame()
 
 HANDED = "classify_handed"  # the image another page handed over, kept across reruns
 TRAINED_PREFIX = "trained:"

@@ -11,7 +11,10 @@ from core import datasets as core_datasets
 from core.errors import PlaygroundError
 from ui import datasets as ui_datasets
 from ui import handoff
+from ui.frame import require_frame
 from ui.i18n import error_text, show_error, t
+
+require_frame()
 
 CHANNELS = ("R", "G", "B")
 DETAIL_SCALE = 8  # CIFAR-10's 32 px become 256 px, nearest-neighbour

@@ -3,8 +3,11 @@ import torch
 import torchvision
 
 from core.device import describe_device
+from ui.frame import require_frame
 from ui.i18n import t
 from ui.navigation import PAGES
+
+require_frame()
 
 st.title(f"🔥 {t('app.title')}")
 st.markdown(t("home.intro"))

@@ -9,8 +9,11 @@ from core.samples import SAMPLES
 from core.transforms import CATALOGUE, PRESETS, TransformError
 from ui import datasets, handoff
 from ui import transforms as studio
+from ui.frame import require_frame
 from ui.i18n import show_error, t
 from ui.navigation import PAGES
+
+require_frame()
 
 CHANNEL_COLOURS = ("#d62728", "#2ca02c", "#1f77b4")
 DRAWS_PER_ROW = 5

@@ -61,3 +61,15 @@ def test_upload_limit_matches_streamlit_config():
 def test_file_watcher_is_off():
     streamlit_config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert streamlit_config["server"]["fileWatcherType"] == "none"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "pages").glob("*.py")), ids=lambda path: path.name)
+def test_every_page_requires_the_frame(path):
+    calls = {
+        node.value.func.id
+        for node in ast.parse(path.read_text("utf-8")).body
+        if isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Name)
+    }
+    assert "require_frame" in calls

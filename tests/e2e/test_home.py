@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import wait_for_app
+from tests.e2e.conftest import serve, wait_for_app
 
 
 def test_language_switch_keeps_the_choice_in_the_url(page, app_url):
@@ -18,3 +18,11 @@ def test_a_shared_link_opens_in_its_language(page, app_url):
     page.goto(f"{app_url}/?lang=zh")
     wait_for_app(page)
     page.get_by_text("加载数据").first.wait_for()
+
+
+def test_a_deep_link_to_a_fresh_server_keeps_the_frame(page, tmp_path):
+    # The first request this server sees is a page's own URL, not the root.
+    with serve(tmp_path) as url:
+        page.goto(f"{url}/datasets?lang=zh")
+        page.locator("[data-testid=stSidebar]").get_by_text("Language / 语言").wait_for()
+        page.locator("[data-testid=stSidebar]").get_by_text("数据变换工作室").wait_for()
