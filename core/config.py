@@ -32,3 +32,9 @@ DOWNLOAD_CHUNK_BYTES = 1 << 16
 
 LANGUAGES = {"en": "English", "zh": "简体中文"}
 DEFAULT_LANGUAGE = "en"
+
+# Training (the Train page).
+MAX_CONCURRENT_RUNS = 2  # training threads per server process; more wait for a free slot
+MAX_EPOCHS = 100
+MAX_BATCH_SIZE = 1024
+MAX_FOLDER_IMAGES = 20_000  # an ImageFolder is held in memory as 32×32 uint8
