@@ -326,7 +326,10 @@ if evaluation.most_confident_wrong:
 else:
     st.success(t("train.no_mistakes"))
 with st.expander(t("train.evaluate_code_header")):
-    st.code(runs.evaluation_code(data_dir=str(data_dir())), language="python")
+    st.code(
+        runs.evaluation_code(data_dir=str(data_dir()), test_size=evaluation.count),
+        language="python",
+    )
 
 # 6. Deploy --------------------------------------------------------------------------------
 st.header(t("train.deploy_header"))

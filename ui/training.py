@@ -416,13 +416,14 @@ for epoch in range({settings.epochs}):
 """
 
 
-def evaluation_code(*, data_dir: str = "data") -> str:
-    """Evaluation of `model` (from the training code) on the CIFAR-10 test split."""
+def evaluation_code(*, data_dir: str = "data", test_size: int = 2000) -> str:
+    """Evaluation of `model` (from the training code) on `test_size` CIFAR-10 test images."""
     return f"""\
 test_transform = v2.Compose([
     v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(MEAN, STD)
 ])
 test_set = CIFAR10({data_dir!r}, train=False, transform=test_transform)
+test_set = Subset(test_set, torch.randperm(len(test_set))[:{test_size}].tolist())
 confusion = torch.zeros(10, 10, dtype=torch.int64)  # rows: true class, columns: predicted
 model.eval()
 with torch.inference_mode():
