@@ -55,6 +55,7 @@ def test_state_dict_reloads_into_a_fresh_net(model, inputs):
         assert torch.equal(fresh.eval()(inputs), model(inputs))
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
 def test_torchscript_reloads_without_the_model_code_and_agrees(model, inputs):
     loaded = torch.jit.load(io.BytesIO(export.torchscript_bytes(model)))
     with torch.inference_mode():

@@ -9,6 +9,7 @@ import threading
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torchvision.transforms import v2
 
 from core import training
@@ -62,6 +63,29 @@ def test_from_arrays_turns_hwc_pixels_into_chw_uint8():
 def test_from_arrays_rejects_float_pixels():
     with pytest.raises(ValueError, match="uint8"):
         training.from_arrays(np.zeros((1, 4, 4, 3)), [0], categories=["a"])
+
+
+def test_an_image_folder_becomes_32px_uint8_images_with_its_class_names(tmp_path):
+    for name, color in [("cat", (200, 10, 10)), ("dog", (10, 10, 200))]:
+        (tmp_path / name).mkdir()
+        for index in range(3):
+            Image.new("RGB", (50 + index, 40), color).save(tmp_path / name / f"{index}.png")
+    images = training.from_image_folder(tmp_path)
+    assert images.categories == ("cat", "dog")
+    assert images.images.shape == (6, 3, 32, 32) and images.images.dtype == torch.uint8
+    assert images.labels.tolist() == [0, 0, 0, 1, 1, 1]
+    assert images.images[0, :, 16, 16].tolist() == [200, 10, 10]
+
+
+@pytest.mark.parametrize("layout", ["missing", "no_class_folders"])
+def test_a_folder_without_class_folders_is_refused_with_a_fix(tmp_path, layout):
+    root = tmp_path / "data"
+    if layout == "no_class_folders":
+        root.mkdir()
+        Image.new("RGB", (8, 8)).save(root / "loose.png")
+    with pytest.raises(training.TrainingError, match="one subfolder") as caught:
+        training.from_image_folder(root)
+    assert caught.value.key == "training.folder_empty"
 
 
 def test_split_is_seeded_and_disjoint():

@@ -138,7 +138,8 @@ class TrainingRun:
         Raises:
             RunsFullError: every slot of this server is taken.
         """
-        if not _run_slots().acquire(blocking=False):
+        self._slots = _run_slots()  # released on this object even if the cache is cleared
+        if not self._slots.acquire(blocking=False):
             raise RunsFullError(
                 f"{config.MAX_CONCURRENT_RUNS} training runs are already going on this server. "
                 "Wait for one to finish, then press Train again.",
@@ -195,7 +196,7 @@ class TrainingRun:
             self.failure = error
             self._set_status("failed")
         finally:
-            _run_slots().release()
+            self._slots.release()
 
 
 def current_run() -> TrainingRun | None:
