@@ -269,6 +269,19 @@ def show_progress() -> None:
 
 
 st.header(t("train.progress_header"))
+st.caption(
+    t(
+        "train.run_setup",
+        net=run.setup.net,
+        train=run.setup.train_count,
+        validation=run.setup.validation_count,
+        optimizer=t(f"train.optimizer_{run.setup.settings.optimizer}"),
+        schedule=t(f"train.schedule_{run.setup.settings.schedule}"),
+        rate=run.setup.settings.learning_rate,
+        batch=run.setup.settings.batch_size,
+        device=run.setup.settings.device,
+    )
+)
 st.fragment(show_progress, run_every=runs.POLL_SECONDS if running else None)()
 
 if run.failure is not None:

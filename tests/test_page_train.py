@@ -67,6 +67,7 @@ def test_a_tiny_run_shows_curves_evaluation_and_deploys(cifar10_root):
     assert metrics["Test images"] == "100"
     assert metrics["Images trained on"] == "360"  # 2 epochs of 180 (10 % held out)
     assert metrics["Test accuracy"].endswith("%")
+    assert any("SmallVGG on 180 images (20 held out" in c.value for c in at.caption)
     assert len(at.get("image")) >= 1  # the most confidently wrong images
 
     at.button(key="train_export").click().run()
