@@ -24,7 +24,7 @@ from tests.corpus import load_cifar_npz
 NET = "SmallVGG"
 BATCH_SIZE = 128
 SPEED_IMAGES = 2_560  # 20 batches per timed pass
-ROUNDS = 2  # app and bare passes alternate, to share the machine's noise fairly
+ROUNDS = 3  # app and bare passes alternate, to share the machine's noise fairly
 TRAIN_IMAGES = 8_000
 EPOCHS = 3
 
