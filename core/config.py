@@ -40,3 +40,9 @@ DEFAULT_DRAWS = 4
 MAX_SOURCE_SIDE = 1024  # larger photos are shrunk before the pipeline sees them
 TRANSFORMS_DISPLAY_SIDE = 320  # draws are sent to the browser at most this large
 TRANSFORMS_STEP_PREVIEW_SIDE = 160  # the step-by-step strip of one draw
+
+# Training (the Train page).
+MAX_CONCURRENT_RUNS = 2  # training threads per server process; more wait for a free slot
+MAX_EPOCHS = 100
+MAX_BATCH_SIZE = 1024
+MAX_FOLDER_IMAGES = 20_000  # an ImageFolder is held in memory as 32×32 uint8

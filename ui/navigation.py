@@ -19,4 +19,5 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("classify", "pages/classify.py", ":material/image_search:", "learn"),
     PageSpec("datasets", "pages/datasets.py", ":material/photo_library:", "data"),
     PageSpec("transforms", "pages/transforms.py", ":material/tune:", "data"),
+    PageSpec("train", "pages/train.py", ":material/model_training:", "build"),
 )

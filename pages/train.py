@@ -1,0 +1,393 @@
+import copy
+
+import pandas as pd
+import streamlit as st
+
+from core import config, export, nets, training
+from core.datasets import DatasetError
+from core.errors import PlaygroundError
+from core.trained import TrainedModel
+from ui import handoff
+from ui import training as runs
+from ui.datasets import data_dir
+from ui.i18n import show_error, t
+from ui.navigation import PAGES
+
+PIPELINE_KEY = "train_pipeline"  # the pipeline the Transforms page handed over, kept
+CHECKED_IMAGES = 200  # test images run through ONNX Runtime and PyTorch
+
+st.title(f":material/model_training: {t('train.title')}")
+st.caption(t("train.summary"))
+
+run = runs.current_run()
+running = run is not None and run.active
+handed = handoff.take("train")
+if handed is not None:
+    st.session_state[PIPELINE_KEY] = handed
+    st.session_state["train_augmentation"] = "pipeline"
+pipeline: handoff.HandedPipeline | None = st.session_state.get(PIPELINE_KEY)
+
+# 1. Model ---------------------------------------------------------------------------------
+st.header(t("train.model_header"))
+net_name = st.selectbox(t("train.net"), list(nets.NETS), key="train_net", disabled=running)
+summary = runs.net_summary(net_name)
+left, right = st.columns([1, 3])
+left.metric(t("train.params"), f"{summary.total_params:,}")
+left.metric(t("train.output_shape"), str(tuple(summary.output_shape)))
+right.dataframe(
+    pd.DataFrame(
+        [(row.name, row.kind, str(row.output_shape), row.params) for row in summary.rows],
+        columns=[t("train.layer"), t("train.kind"), t("train.shape"), t("train.layer_params")],
+    ),
+    hide_index=True,
+    height=260,
+    width="stretch",
+)
+st.code(runs.model_code(net_name), language="python")
+
+# 2. Data ----------------------------------------------------------------------------------
+st.header(t("train.data_header"))
+source = st.radio(
+    t("train.source"),
+    ["cifar10", "folder"],
+    format_func=lambda option: t(f"train.source_{option}"),
+    key="train_source",
+    horizontal=True,
+    disabled=running,
+)
+try:
+    if source == "cifar10":
+        train_images = runs.cifar_images(str(data_dir()), True)
+        test_images = runs.cifar_images(str(data_dir()), False)
+    else:
+        folder = st.text_input(t("train.folder"), key="train_folder", help=t("train.folder_help"))
+        if not folder.strip():
+            st.info(t("train.folder_missing"), icon="📁")
+            st.stop()
+        train_images, test_images = runs.folder_split(folder.strip())
+except DatasetError:
+    st.info(t("train.cifar_missing", root=str(data_dir())), icon="📦")
+    if any(spec.key == "datasets" for spec in PAGES):
+        st.page_link("pages/datasets.py", label=t("train.open_datasets"), icon="➡️")
+    st.stop()
+except PlaygroundError as error:
+    show_error(error)
+    st.stop()
+
+categories = train_images.categories
+st.caption(
+    t("train.data_counts", train=len(train_images), test=len(test_images), classes=len(categories))
+)
+columns = st.columns(3)
+subset_size = columns[0].number_input(
+    t("train.subset"),
+    min_value=min(50, len(train_images)),
+    max_value=len(train_images),
+    value=min(5_000, len(train_images)),
+    step=500,
+    key="train_subset",
+    help=t("train.subset_help"),
+    disabled=running,
+)
+validation_percent = columns[1].slider(
+    t("train.validation"), 0, 30, 10, key="train_validation", disabled=running
+)
+test_size = columns[2].number_input(
+    t("train.test_size"),
+    min_value=min(10, len(test_images)),
+    max_value=len(test_images),
+    value=min(2_000, len(test_images)),
+    step=500,
+    key="train_test_size",
+    disabled=running,
+)
+augmentations = [*training.AUGMENTATIONS, *(["pipeline"] if pipeline else [])]
+if st.session_state.get("train_augmentation") not in augmentations:
+    st.session_state["train_augmentation"] = "standard"
+augmentation = st.radio(
+    t("train.augmentation"),
+    augmentations,
+    format_func=lambda option: t(f"train.augmentation_{option}"),
+    key="train_augmentation",
+    horizontal=True,
+    disabled=running,
+)
+if augmentation == "pipeline" and pipeline is not None:
+    st.caption(t("train.pipeline_note"))
+    st.code(pipeline.description, language="json")
+
+# 3. Hyperparameters -----------------------------------------------------------------------
+st.header(t("train.settings_header"))
+columns = st.columns(4)
+epochs = columns[0].number_input(
+    t("train.epochs"), 1, config.MAX_EPOCHS, 3, key="train_epochs", disabled=running
+)
+batch_size = columns[1].selectbox(
+    t("train.batch_size"), [32, 64, 128, 256, 512], index=2, key="train_batch", disabled=running
+)
+optimizer = columns[2].selectbox(
+    t("train.optimizer"),
+    training.OPTIMIZERS,
+    format_func=lambda option: t(f"train.optimizer_{option}"),
+    key="train_optimizer",
+    disabled=running,
+)
+learning_rate = columns[3].number_input(
+    t("train.learning_rate"),
+    min_value=1e-5,
+    max_value=10.0,
+    value=training.DEFAULT_LEARNING_RATE[optimizer],
+    format="%.4f",
+    key=f"train_lr_{optimizer}",  # each optimizer keeps its own sensible default
+    disabled=running,
+)
+columns = st.columns(4)
+schedule = columns[0].selectbox(
+    t("train.schedule"),
+    training.SCHEDULES,
+    index=training.SCHEDULES.index("onecycle"),
+    format_func=lambda option: t(f"train.schedule_{option}"),
+    key="train_schedule",
+    disabled=running,
+)
+weight_decay = columns[1].number_input(
+    t("train.weight_decay"), 0.0, 0.1, 5e-4, format="%.5f", key="train_decay", disabled=running
+)
+seed = columns[2].number_input(t("train.seed"), 0, 2**31 - 1, 0, key="train_seed", disabled=running)
+devices = runs.available_devices()
+device = columns[3].selectbox(t("train.device"), devices, key="train_device", disabled=running)
+settings = training.TrainConfig(
+    epochs=int(epochs),
+    batch_size=int(batch_size),
+    learning_rate=float(learning_rate),
+    schedule=schedule,
+    optimizer=optimizer,
+    weight_decay=float(weight_decay),
+    seed=int(seed),
+    augmentation="standard" if augmentation == "pipeline" else augmentation,
+    device=device,
+)
+mean, std = runs.normalization(source, train_images)
+with st.expander(t("train.code_header")):
+    st.code(
+        runs.training_code(
+            net_name,
+            settings,
+            data_dir=str(data_dir()),
+            subset=int(subset_size),
+            folder=None if source == "cifar10" else folder.strip(),
+            mean=mean,
+            std=std,
+            classes=len(categories),
+        ),
+        language="python",
+    )
+
+if st.button(t("train.start"), type="primary", key="train_start", disabled=running):
+    try:
+        chosen = training.subset(train_images, size=int(subset_size), seed=settings.seed)
+        kept, validation = training.split(
+            chosen, fraction=validation_percent / 100, seed=settings.seed
+        )
+        trainer = training.Trainer(
+            training.seeded_model(net_name, seed=settings.seed, num_classes=len(categories)),
+            train=kept,
+            validation=validation if len(validation) else None,
+            settings=settings,
+            mean=mean,
+            std=std,
+            pipeline=pipeline.compose if augmentation == "pipeline" and pipeline else None,
+        )
+        setup = runs.RunSetup(
+            net=net_name,
+            settings=settings,
+            categories=categories,
+            mean=mean,
+            std=std,
+            train_count=len(kept),
+            validation_count=len(validation),
+            test_count=int(test_size),
+            augmentation=augmentation,
+            source=source,
+        )
+        new_run = runs.TrainingRun(
+            trainer,
+            setup=setup,
+            test_set=training.subset(test_images, size=int(test_size), seed=settings.seed),
+        )
+        new_run.start()
+    except PlaygroundError as error:
+        show_error(error)
+    else:
+        st.session_state[runs.RUN_KEY] = new_run
+        st.rerun()
+
+if run is None:
+    st.info(t("train.no_run"), icon="🏁")
+    st.stop()
+
+
+# 4. Progress (polled while the thread trains) ---------------------------------------------
+def show_progress() -> None:
+    view = run.view()
+    if running and not run.active:
+        st.rerun()  # the run just ended: redraw the whole page with its results
+    latest = view.latest
+    if latest is None:
+        st.progress(0.0, text=t("train.starting"))
+    else:
+        st.progress(
+            latest.step / latest.total_steps,
+            text=t(
+                "train.progress",
+                epoch=latest.epoch,
+                epochs=run.setup.settings.epochs,
+                step=latest.step,
+                steps=latest.total_steps,
+                speed=latest.images_per_s,
+                left=latest.seconds_left,
+                loss=latest.loss,
+            ),
+        )
+    if run.active:
+        st.button(
+            t("train.stopping") if view.stop_requested else t("train.stop"),
+            key="train_stop",
+            on_click=run.stop,
+            disabled=view.stop_requested,
+        )
+        if view.status == "evaluating":
+            st.caption(t("train.evaluating"))
+    labels = {
+        key: t(f"train.curve_{key}") for key in ("loss", "accuracy", "epoch", "train", "validation")
+    }
+    st.plotly_chart(
+        runs.curves_figure(view, epochs=run.setup.settings.epochs, labels=labels),
+        width="stretch",
+        key="train_curves",
+    )
+
+
+st.header(t("train.progress_header"))
+st.caption(
+    t(
+        "train.run_setup",
+        net=run.setup.net,
+        train=run.setup.train_count,
+        validation=run.setup.validation_count,
+        optimizer=t(f"train.optimizer_{run.setup.settings.optimizer}"),
+        schedule=t(f"train.schedule_{run.setup.settings.schedule}"),
+        rate=run.setup.settings.learning_rate,
+        batch=run.setup.settings.batch_size,
+        device=run.setup.settings.device,
+    )
+)
+st.fragment(show_progress, run_every=runs.POLL_SECONDS if running else None)()
+
+if run.failure is not None:
+    if isinstance(run.failure, PlaygroundError):
+        show_error(run.failure)
+        st.stop()
+    raise run.failure
+if run.evaluation is None:
+    st.stop()
+
+# 5. Evaluate ------------------------------------------------------------------------------
+result, evaluation = run.result, run.evaluation
+st.header(t("train.evaluate_header"))
+if result.stopped:
+    st.warning(t("train.stopped_note", epochs=len(result.epochs)), icon="⏹️")
+columns = st.columns(4)
+columns[0].metric(t("train.test_accuracy"), f"{evaluation.accuracy:.1%}")
+columns[1].metric(t("train.test_images"), f"{evaluation.count:,}")
+columns[2].metric(t("train.trained_images"), f"{result.images_seen:,}")
+columns[3].metric(t("train.train_time"), t("train.seconds", seconds=result.seconds))
+left, right = st.columns(2)
+left.subheader(t("train.per_class_header"))
+left.plotly_chart(
+    runs.per_class_figure(evaluation, accuracy_label=t("train.curve_accuracy")),
+    width="stretch",
+    key="train_per_class",
+)
+right.subheader(t("train.confusion_header"))
+right.plotly_chart(
+    runs.confusion_figure(
+        evaluation,
+        labels={
+            "true": t("train.true_label"),
+            "predicted": t("train.predicted_label"),
+            "hover": t("train.confusion_hover"),
+        },
+    ),
+    width="stretch",
+    key="train_confusion",
+)
+st.subheader(t("train.wrong_header"))
+if evaluation.most_confident_wrong:
+    columns = st.columns(6)
+    for position, wrong in enumerate(evaluation.most_confident_wrong):
+        columns[position % 6].image(
+            run.test_set.images[wrong.index].permute(1, 2, 0).numpy(),
+            caption=t(
+                "train.wrong_caption",
+                true=evaluation.categories[wrong.true_label],
+                predicted=evaluation.categories[wrong.predicted_label],
+                confidence=wrong.confidence,
+            ),
+            width=96,
+        )
+else:
+    st.success(t("train.no_mistakes"))
+with st.expander(t("train.evaluate_code_header")):
+    st.code(
+        runs.evaluation_code(data_dir=str(data_dir()), test_size=evaluation.count),
+        language="python",
+    )
+
+# 6. Deploy --------------------------------------------------------------------------------
+st.header(t("train.deploy_header"))
+if not run.exports and st.button(t("train.export"), key="train_export", type="primary"):
+    with st.spinner(t("train.exporting")):
+        run.exports.update(runs.export_all(run, checked=CHECKED_IMAGES))
+if run.exports:
+    columns = st.columns(3)
+    for column, kind in zip(columns, export.FILE_NAMES, strict=True):
+        column.download_button(
+            t(f"train.download_{kind}"),
+            data=run.exports[kind],
+            file_name=export.FILE_NAMES[kind],
+            mime="application/octet-stream",
+            key=f"train_download_{kind}",
+        )
+    check: export.OnnxCheck = run.exports["check"]
+    left, right = st.columns(2)
+    left.metric(t("train.max_difference"), f"{check.max_abs_difference:.2e}")
+    right.metric(t("train.top1_agreement"), f"{check.top1_agreements} / {check.images}")
+    if check.all_agree:
+        st.success(t("train.onnx_agrees", images=check.images), icon="✅")
+    else:
+        st.warning(t("train.onnx_disagrees", images=check.images - check.top1_agreements))
+    st.subheader(t("train.load_code_header"))
+    tabs = st.tabs([t(f"train.download_{kind}") for kind in export.FILE_NAMES])
+    for tab, kind in zip(tabs, export.FILE_NAMES, strict=True):
+        tab.code(run.exports[f"code_{kind}"], language="python")
+
+if st.button(t("train.use_in_classify"), key="train_use"):
+    name = t(
+        "train.trained_name",
+        net=run.setup.net,
+        source=t(f"train.source_{run.setup.source}"),
+        epochs=len(result.epochs),
+        id=run.id,
+    )
+    st.session_state.setdefault(handoff.TRAINED_MODELS, {})[name] = TrainedModel(
+        name=name,
+        module=copy.deepcopy(result.model).cpu().eval(),
+        categories=evaluation.categories,
+        mean=run.setup.mean,
+        std=run.setup.std,
+        image_size=32,
+    )
+    st.success(t("train.used_in_classify", name=name), icon="✅")
+    if any(spec.key == "classify" for spec in PAGES):
+        st.page_link("pages/classify.py", label=t("train.open_classify"), icon="➡️")

@@ -1,0 +1,136 @@
+"""The Train page in AppTest: a tiny real run from CIFAR-10 to evaluation, export and Classify."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+
+import pytest
+import torch
+from torchvision.transforms import v2
+
+from core.trained import TrainedModel
+from core.training import TrainConfig
+from tests.test_app import run_page
+from ui import handoff
+from ui import training as runs
+
+RUN_TIMEOUT_S = 240
+
+
+def open_with_data(cifar10_root):
+    at = run_page("train")
+    at.session_state["data_dir"] = str(cifar10_root)
+    return at.run()
+
+
+def wait_for_run(at):
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while at.session_state[runs.RUN_KEY].active:
+        assert time.monotonic() < deadline, "the training run did not finish"
+        time.sleep(0.5)
+        at.run()
+    return at.run()
+
+
+def test_without_cifar_the_page_points_to_the_datasets_page(tmp_path):
+    at = run_page("train")
+    at.session_state["data_dir"] = str(tmp_path)
+    at.run()
+    assert not at.exception and not at.error
+    assert any(str(tmp_path) in info.value for info in at.info)
+
+
+def test_the_layer_table_follows_the_chosen_net(cifar10_root):
+    at = open_with_data(cifar10_root)
+    at.selectbox(key="train_net").set_value("ResNet-20").run()
+    params = next(metric.value for metric in at.metric if metric.label == "Parameters")
+    assert params == f"{runs.net_summary('ResNet-20').total_params:,}"
+    assert len(at.dataframe[0].value) == len(runs.net_summary("ResNet-20").rows)
+
+
+def test_a_tiny_run_shows_curves_evaluation_and_deploys(cifar10_root):
+    at = open_with_data(cifar10_root)
+    at.number_input(key="train_subset").set_value(200)
+    at.number_input(key="train_epochs").set_value(2)
+    at.number_input(key="train_test_size").set_value(100)
+    at.selectbox(key="train_batch").set_value(32)
+    at.run()
+    at.button(key="train_start").click().run()
+    assert not at.exception and not at.error
+    wait_for_run(at)
+    assert not at.exception and not at.error
+    assert at.session_state[runs.RUN_KEY].view().status == "done"
+    assert len(at.get("plotly_chart")) == 3  # curves, per-class accuracy, confusion matrix
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["Test images"] == "100"
+    assert metrics["Images trained on"] == "360"  # 2 epochs of 180 (10 % held out)
+    assert metrics["Test accuracy"].endswith("%")
+    assert any("SmallVGG on 180 images (20 held out" in c.value for c in at.caption)
+    assert len(at.get("image")) >= 1  # the most confidently wrong images
+
+    at.button(key="train_export").click().run()
+    assert not at.exception
+    assert "same class as PyTorch on all 100" in at.success[0].value
+    assert len(at.get("download_button")) == 3
+
+    at.button(key="train_use").click().run()
+    (trained,) = at.session_state[handoff.TRAINED_MODELS].values()
+    assert isinstance(trained, TrainedModel)
+    assert len(trained.categories) == 10 and trained.image_size == 32
+    assert not trained.module.training
+    assert trained.module is not at.session_state[runs.RUN_KEY].result.model
+
+
+def test_when_every_slot_is_taken_the_page_says_so(cifar10_root):
+    slots = runs._run_slots()
+    taken = 0
+    while slots.acquire(blocking=False):
+        taken += 1
+    try:
+        at = open_with_data(cifar10_root)
+        at.button(key="train_start").click().run()
+        assert not at.exception
+        assert any("training runs are already going" in error.value for error in at.error)
+        assert runs.RUN_KEY not in at.session_state
+    finally:
+        for _ in range(taken):
+            slots.release()
+
+
+def test_a_handed_pipeline_is_offered_and_shown(cifar10_root):
+    at = run_page("train")
+    at.session_state["data_dir"] = str(cifar10_root)
+    at.session_state["handoff_train"] = handoff.HandedPipeline(
+        v2.Compose([v2.RandomHorizontalFlip()]), '[{"RandomHorizontalFlip": {"p": 0.5}}]'
+    )
+    at.run()
+    assert at.radio(key="train_augmentation").value == "pipeline"
+    assert any("RandomHorizontalFlip" in code.value for code in at.code)
+
+
+@pytest.mark.parametrize("name", ["SmallVGG", "ResNet-8"])
+def test_the_shown_model_code_prints_the_shown_parameter_count(name):
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        exec(compile(runs.model_code(name), "model_code", "exec"), {})  # our generated code
+    assert output.getvalue().splitlines()[-1] == (
+        f"{runs.net_summary(name).total_params:,} parameters"
+    )
+
+
+def test_the_shown_training_and_evaluation_code_runs(cifar10_root, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    torch.set_num_threads(1)
+    settings = TrainConfig(epochs=1, batch_size=64, schedule="step", optimizer="adam")
+    code = runs.training_code("SmallVGG", settings, data_dir=str(cifar10_root), subset=256)
+    code += runs.evaluation_code(data_dir=str(cifar10_root), test_size=300)
+    namespace: dict = {}
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        exec(compile(code, "training_code", "exec"), namespace)  # our generated code
+    lines = output.getvalue().splitlines()
+    assert lines[0].startswith("epoch 1: loss ")
+    assert lines[-1].startswith("test accuracy ")
+    assert int(namespace["confusion"].sum()) == 300
