@@ -10,8 +10,11 @@ from core.trained import TrainedModel
 from ui import handoff
 from ui import training as runs
 from ui.datasets import data_dir
+from ui.frame import require_frame
 from ui.i18n import show_error, t
 from ui.navigation import PAGES
+
+require_frame()
 
 PIPELINE_KEY = "train_pipeline"  # the pipeline the Transforms page handed over, kept
 CHECKED_IMAGES = 200  # test images run through ONNX Runtime and PyTorch
