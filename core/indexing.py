@@ -240,16 +240,16 @@ class _Interpreter:
         self.text = text
         self.shift = shift
 
-    def refuse(self, node: ast.AST, what: str) -> IndexExpressionError:
+    def refuse(self, node: ast.AST, kind: str) -> IndexExpressionError:
         column = max(getattr(node, "col_offset", self.shift) - self.shift, 0)
         end = getattr(node, "end_col_offset", None)
         end = column + 20 if end is None else max(end - self.shift, column + 1)
         snippet = self.text[column:end][:40] or self.text[:40]
         return IndexExpressionError(
-            f"{what} is not allowed in an index: {snippet!r} at column {column + 1}. "
+            f"{REFUSALS[kind]} is not allowed in an index: {snippet!r} at column {column + 1}. "
             "Use integers, slices, None, ..., lists of integers or masks such as t > 0.",
             key="tensors.index_not_allowed",
-            what=what,
+            kind=kind,
             snippet=snippet,
             column=column + 1,
         )
@@ -260,13 +260,13 @@ class _Interpreter:
             and isinstance(node.value, ast.Name)
             and node.value.id == TENSOR_NAME
         ):
-            raise self.refuse(node, _describe(node))
+            raise self.refuse(node, _kind(node))
         elements = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         if len(elements) > MAX_LIST_LENGTH:
-            raise self.refuse(node, "An index with this many positions")
+            raise self.refuse(node, "many_positions")
         items = tuple(self.item(element, depth=1) for element in elements)
         if sum(item is Ellipsis for item in items) > 1:
-            raise self.refuse(node, "A second ...")
+            raise self.refuse(node, "second_ellipsis")
         return ParsedIndex(items=items)
 
     def item(self, node: ast.expr, *, depth: int) -> IndexItem:
@@ -282,9 +282,9 @@ class _Interpreter:
             return node.value
         if isinstance(node, ast.List):
             if len(node.elts) > MAX_LIST_LENGTH:
-                raise self.refuse(node, f"A list longer than {MAX_LIST_LENGTH}")
+                raise self.refuse(node, "long_list")
             if not node.elts:
-                raise self.refuse(node, "An empty list")
+                raise self.refuse(node, "empty_list")
             return IntegerList(tuple(self.integer(value, depth=depth + 1) for value in node.elts))
         if isinstance(node, ast.Compare | ast.BinOp) or (
             isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Invert)
@@ -295,7 +295,7 @@ class _Interpreter:
     def basic_item(self, node: ast.expr, *, depth: int) -> BasicItem:
         item = self.item(node, depth=depth)
         if isinstance(item, IntegerList) or _is_mask(item):
-            raise self.refuse(node, "A list or mask inside t[...] of a mask")
+            raise self.refuse(node, "nested_advanced")
         return item
 
     def integer(self, node: ast.expr, *, depth: int) -> int:
@@ -304,9 +304,9 @@ class _Interpreter:
             return -self.integer(node.operand, depth=depth + 1)
         if isinstance(node, ast.Constant) and type(node.value) is int:
             if abs(node.value) > MAX_INTEGER:
-                raise self.refuse(node, f"An integer beyond ±{MAX_INTEGER:,}")
+                raise self.refuse(node, "big_number")
             return node.value
-        raise self.refuse(node, _describe(node))
+        raise self.refuse(node, _kind(node))
 
     def number(self, node: ast.expr, *, depth: int) -> float | int:
         self.check_depth(node, depth)
@@ -314,9 +314,9 @@ class _Interpreter:
             return -self.number(node.operand, depth=depth + 1)
         if isinstance(node, ast.Constant) and type(node.value) in (int, float):
             if not abs(node.value) <= MAX_INTEGER:  # also refuses nan
-                raise self.refuse(node, f"A number beyond ±{MAX_INTEGER:,}")
+                raise self.refuse(node, "big_number")
             return node.value
-        raise self.refuse(node, _describe(node))
+        raise self.refuse(node, _kind(node))
 
     def mask(self, node: ast.expr, *, depth: int) -> MaskExpression:
         self.check_depth(node, depth)
@@ -330,15 +330,15 @@ class _Interpreter:
             )
         if isinstance(node, ast.Compare):
             if len(node.ops) != 1:
-                raise self.refuse(node, "A chained comparison (use & between two comparisons)")
+                raise self.refuse(node, "chained")
             if type(node.ops[0]) not in _COMPARISONS:
-                raise self.refuse(node, _describe(node.ops[0], fallback="This comparison"))
+                raise self.refuse(node, _kind(node.ops[0]))
             left = self.operand(node.left, depth=depth + 1)
             right = self.operand(node.comparators[0], depth=depth + 1)
             if not (isinstance(left, TensorRef) or isinstance(right, TensorRef)):
-                raise self.refuse(node, "A comparison without t")
+                raise self.refuse(node, "no_tensor")
             return Comparison(left, _COMPARISONS[type(node.ops[0])][0], right)
-        raise self.refuse(node, _describe(node))
+        raise self.refuse(node, _kind(node))
 
     def operand(self, node: ast.expr, *, depth: int) -> TensorRef | float | int:
         self.check_depth(node, depth)
@@ -351,48 +351,81 @@ class _Interpreter:
         ):
             elements = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
             if len(elements) > MAX_LIST_LENGTH:
-                raise self.refuse(node, "An index with this many positions")
+                raise self.refuse(node, "many_positions")
             return TensorRef(tuple(self.basic_item(item, depth=depth + 1) for item in elements))
         return self.number(node, depth=depth)
 
     def check_depth(self, node: ast.AST, depth: int) -> None:
         if depth > MAX_NESTING:
-            raise self.refuse(node, f"Nesting deeper than {MAX_NESTING} levels")
+            raise self.refuse(node, "deep")
 
 
-def _describe(node: ast.AST, *, fallback: str | None = None) -> str:
-    """A few words for a refused node, e.g. 'A function call'."""
-    names = {
-        ast.Call: "A function call",
-        ast.Attribute: "An attribute",
-        ast.Name: "A name other than t",
-        ast.Lambda: "A lambda",
-        ast.ListComp: "A comprehension",
-        ast.SetComp: "A comprehension",
-        ast.DictComp: "A comprehension",
-        ast.GeneratorExp: "A generator",
-        ast.Subscript: "A subscript other than t[...]",
-        ast.Starred: "A starred expression",
-        ast.NamedExpr: "An assignment",
-        ast.Await: "await",
-        ast.Yield: "yield",
-        ast.YieldFrom: "yield",
-        ast.JoinedStr: "An f-string",
-        ast.Dict: "A dict",
-        ast.Set: "A set",
-        ast.Tuple: "A nested tuple",
-        ast.IfExp: "A conditional expression",
-        ast.BoolOp: "and/or (use & or |)",
-        ast.BinOp: "Arithmetic",
-        ast.Compare: "A comparison outside a mask",
-        ast.Constant: "This literal",
-        ast.UnaryOp: "This unary operator",
-        ast.In: "in",
-        ast.NotIn: "not in",
-        ast.Is: "is",
-        ast.IsNot: "is not",
-    }
-    return names.get(type(node), fallback or f"{type(node).__name__}")
+# What each refusal is called: a code (the UI words it per language) and its English phrase.
+REFUSALS = {
+    "call": "A function call",
+    "attribute": "An attribute",
+    "name": "A name other than t",
+    "lambda": "A lambda",
+    "comprehension": "A comprehension or generator",
+    "subscript": "A subscript other than t[...]",
+    "starred": "A starred expression",
+    "assignment": "An assignment or await/yield",
+    "string": "A string",
+    "container": "A dict, set or nested tuple",
+    "conditional": "A conditional expression",
+    "boolop": "and/or (use & and |)",
+    "arithmetic": "Arithmetic",
+    "comparison": "This comparison (use <, <=, >, >=, == or !=)",
+    "literal": "This literal (only integers, None and ...)",
+    "unary": "This unary operator",
+    "many_positions": "An index with this many positions",
+    "second_ellipsis": "A second ...",
+    "long_list": f"A list longer than {MAX_LIST_LENGTH}",
+    "empty_list": "An empty list",
+    "nested_advanced": "A list or mask inside the t[...] of a mask",
+    "big_number": f"A number beyond ±{MAX_INTEGER:,}",
+    "chained": "A chained comparison (use & between two comparisons)",
+    "no_tensor": "A comparison without t",
+    "deep": f"Nesting deeper than {MAX_NESTING} levels",
+    "other": "This expression",
+}
+_NODE_KINDS: dict[type[ast.AST], str] = {
+    ast.Call: "call",
+    ast.Attribute: "attribute",
+    ast.Name: "name",
+    ast.Lambda: "lambda",
+    ast.ListComp: "comprehension",
+    ast.SetComp: "comprehension",
+    ast.DictComp: "comprehension",
+    ast.GeneratorExp: "comprehension",
+    ast.Subscript: "subscript",
+    ast.Starred: "starred",
+    ast.NamedExpr: "assignment",
+    ast.Await: "assignment",
+    ast.Yield: "assignment",
+    ast.YieldFrom: "assignment",
+    ast.JoinedStr: "string",
+    ast.Dict: "container",
+    ast.Set: "container",
+    ast.Tuple: "container",
+    ast.IfExp: "conditional",
+    ast.BoolOp: "boolop",
+    ast.BinOp: "arithmetic",
+    ast.Compare: "comparison",
+    ast.In: "comparison",
+    ast.NotIn: "comparison",
+    ast.Is: "comparison",
+    ast.IsNot: "comparison",
+    ast.Constant: "literal",
+    ast.UnaryOp: "unary",
+}
+
+
+def _kind(node: ast.AST) -> str:
+    """The refusal code of a node the interpreter does not accept."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str | bytes):
+        return "string"
+    return _NODE_KINDS.get(type(node), "other")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -552,9 +585,9 @@ def apply_index(tensor: torch.Tensor, parsed: ParsedIndex) -> IndexResult:
 
 @dataclasses.dataclass(frozen=True)
 class DimensionControl:
-    """One dimension's control: keep it all, pick one position, or slice it."""
+    """One dimension's control: pick one position, or slice it (all three empty: keep all)."""
 
-    mode: str  # "all", "index" or "slice"
+    mode: str  # "index" or "slice"
     index: int = 0
     start: int | None = None
     stop: int | None = None
@@ -569,8 +602,6 @@ def controls_from_index(parsed: ParsedIndex, ndim: int) -> tuple[DimensionContro
     for item in (*parsed.items, *[Slice()] * (ndim - len(parsed.items))):
         if isinstance(item, int):
             controls.append(DimensionControl("index", index=item))
-        elif item == Slice():
-            controls.append(DimensionControl("all"))
         else:
             slice_ = DimensionControl("slice", start=item.start, stop=item.stop, step=item.step)
             controls.append(slice_)
@@ -583,10 +614,8 @@ def index_from_controls(controls: tuple[DimensionControl, ...]) -> ParsedIndex:
     for control in controls:
         if control.mode == "index":
             items.append(control.index)
-        elif control.mode == "slice":
-            items.append(Slice(control.start, control.stop, control.step))
         else:
-            items.append(Slice())
+            items.append(Slice(control.start, control.stop, control.step))
     while items and items[-1] == Slice():
         items.pop()
     return ParsedIndex(items=tuple(items))

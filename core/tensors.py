@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import math
-from collections.abc import Mapping
 
 import torch
 from PIL import Image
@@ -332,61 +331,3 @@ def _image_tensor(recipe: TensorRecipe, dtype: torch.dtype) -> BuiltTensor:
         f"t = pil_to_tensor(image).to(torch.{recipe.dtype})  # (3, H, W)"
     )
     return BuiltTensor(tensor, code)
-
-
-# ---------------------------------------------------------------------------------------------
-# A recipe in a link: flat string parameters, prefixed (e.g. `t_f=rand&t_s=3,4`).
-
-_FIELDS = {
-    "f": "factory",
-    "s": "shape",
-    "d": "dtype",
-    "seed": "seed",
-    "fill": "fill",
-    "lo": "low",
-    "hi": "high",
-    "lit": "literal",
-    "img": "sample",
-}
-
-
-def recipe_to_params(recipe: TensorRecipe, *, prefix: str) -> dict[str, str]:
-    """The recipe's fields that differ from the defaults, as query parameters."""
-    default = TensorRecipe()
-    params = {}
-    for short, field in _FIELDS.items():
-        value = getattr(recipe, field)
-        if value != getattr(default, field):
-            params[prefix + short] = format_shape(value) if field == "shape" else str(value)
-    return params
-
-
-def recipe_from_params(params: Mapping[str, str], *, prefix: str) -> TensorRecipe:
-    """The recipe a link describes; unreadable values fall back to the defaults."""
-    default = TensorRecipe()
-    values: dict[str, object] = {}
-    for short, field in _FIELDS.items():
-        text = params.get(prefix + short)
-        if text is None:
-            continue
-        try:
-            values[field] = _read_field(field, text)
-        except (ValueError, TensorRecipeError):
-            continue  # a mangled link keeps the default for that field
-    recipe = dataclasses.replace(default, **values)
-    if recipe.factory not in FACTORIES or recipe.dtype not in DTYPES:
-        recipe = dataclasses.replace(recipe, factory=default.factory, dtype=default.dtype)
-    return recipe
-
-
-def _read_field(field: str, text: str) -> object:
-    if field == "shape":
-        return parse_shape(text)
-    if field == "seed":
-        return int(text)
-    if field in ("fill", "low", "high"):
-        value = float(text)
-        if not math.isfinite(value):
-            raise ValueError(text)
-        return value
-    return text

@@ -14,4 +14,7 @@ class PageSpec:
     section: str  # locale key under `nav.`
 
 
-PAGES: tuple[PageSpec, ...] = (PageSpec("home", "pages/home.py", ":material/home:", "learn"),)
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("home", "pages/home.py", ":material/home:", "learn"),
+    PageSpec("tensors", "pages/tensors.py", ":material/grid_on:", "learn"),
+)
