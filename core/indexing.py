@@ -407,6 +407,7 @@ _NODE_KINDS: dict[type[ast.AST], str] = {
     ast.JoinedStr: "string",
     ast.Dict: "container",
     ast.Set: "container",
+    ast.List: "container",
     ast.Tuple: "container",
     ast.IfExp: "conditional",
     ast.BoolOp: "boolop",
