@@ -343,8 +343,9 @@ def elementwise(first: torch.Tensor, second: torch.Tensor, *, op: str) -> Broadc
     """
     _check_op(op, tuple(ELEMENTWISE_OPS))
     steps = broadcast_steps(tuple(first.shape), tuple(second.shape))
-    shape = _torch(lambda: torch.broadcast_shapes(first.shape, second.shape))
-    _check_count(shape)
+    if any(step.size is None for step in steps):
+        _torch(lambda: getattr(torch, op)(first, second))  # fails early, with PyTorch's words
+    _check_count(torch.Size(step.size for step in steps))
     result = _torch(lambda: getattr(torch, op)(first, second))
     return Broadcast(result, steps, f"result = t {ELEMENTWISE_OPS[op]} u")
 
