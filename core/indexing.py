@@ -533,13 +533,22 @@ def result_shape(tensor: torch.Tensor, index: tuple[object, ...]) -> torch.Size:
     for item in index:
         if isinstance(item, torch.Tensor) and item.dtype == torch.bool and item.dim() == 0:
             expanded.append(None)  # a 0-D mask adds a dimension of size 0 or 1
+        elif isinstance(item, torch.Tensor) and item.dtype == torch.bool:
+            # Only the count of True positions matters for the shape: no need for nonzero().
+            count = int(item.sum())
+            positions = torch.empty(count, dtype=torch.long, device="meta")
+            expanded.extend([positions] * item.dim())
         elif isinstance(item, torch.Tensor):
-            parts = item.nonzero(as_tuple=True) if item.dtype == torch.bool else (item,)
-            expanded.extend(part.to("meta") for part in parts)
+            expanded.append(item.to("meta"))
         else:
             expanded.append(item)
     meta = torch.empty(tensor.shape, dtype=tensor.dtype, device="meta")
     return _with_torch_errors(lambda: meta[tuple(expanded)].shape)
+
+
+def _position_dtype(tensor: torch.Tensor) -> torch.dtype:
+    # Half the memory of int64 for every tensor the playground allows.
+    return torch.int32 if tensor.numel() < 2**31 else torch.int64
 
 
 def apply_index(tensor: torch.Tensor, parsed: ParsedIndex) -> IndexResult:
@@ -568,7 +577,8 @@ def apply_index(tensor: torch.Tensor, parsed: ParsedIndex) -> IndexResult:
         )
     result = _with_torch_errors(lambda: tensor[index])
     # Index a tensor of flat positions the same way: PyTorch tells which elements it picked.
-    positions = torch.arange(tensor.numel()).reshape(tensor.shape)[index]
+    positions = torch.arange(tensor.numel(), dtype=_position_dtype(tensor)).reshape(tensor.shape)
+    positions = positions[index]
     highlight = torch.zeros(tensor.numel(), dtype=torch.bool)
     highlight[positions.reshape(-1)] = True
     is_view = result.untyped_storage().data_ptr() == tensor.untyped_storage().data_ptr()

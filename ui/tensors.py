@@ -417,7 +417,7 @@ def table_frame(
         text = np.vectorize(lambda value: f"{value:.4g}")(_numbers(values))
     else:
         text = values.numpy().astype(str)
-    frame = pd.DataFrame(text)
+    frame = pd.DataFrame(text.astype(object))  # object columns: no Arrow strings to build
     css = np.full(text.shape, "", dtype=object)
     if marks is not None:
         marks = marks.cpu()
