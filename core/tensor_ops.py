@@ -639,6 +639,12 @@ def numpy_demo(tensor: torch.Tensor, *, value: float = 100.0) -> SharedMemory:
     """
     if tensor.numel() == 0:
         raise OperationError("The tensor is empty: nothing to write.", key="tensors.empty_numpy")
+    if tensor.dtype == torch.bfloat16:
+        raise OperationError(
+            "NumPy has no bfloat16, so .numpy() cannot share this tensor's memory. "
+            "Pick another dtype, or convert with t.float() (a copy).",
+            key="tensors.numpy_bfloat16",
+        )
     shared_tensor = tensor.detach().cpu().clone()
     array_view = _torch(shared_tensor.numpy)
     array_view.reshape(-1)[0] = value

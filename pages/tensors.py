@@ -54,7 +54,7 @@ try:
     # --- Index and slice ---------------------------------------------------------------------
     if section == "index":
         st.subheader(t("tensors.index_header"))
-        default_index = "[1:, ::2]" if source.dim() >= 2 else "[::2]"
+        default_index = {0: "[None]", 1: "[::2]"}.get(source.dim(), "[1:, ::2]")
         view.bind(view.INDEX_KEY, "i", default_index)
         expression = st.session_state[view.INDEX_KEY]
         view.remember("i", expression, default_index)
@@ -88,10 +88,13 @@ try:
     elif section == "combine":
         st.subheader(t("tensors.combine_header"))
         other = second_tensor()
-        op = view.op_select("combine", tensor_ops.COMBINE_OPS)
+        left, right = st.columns(2)
+        with left:
+            op = view.op_select("combine", tensor_ops.COMBINE_OPS)
         dim = 0
         if op in ("cat", "stack"):
-            dim = view.dim_input("combine", source.dim() + (op == "stack"))
+            with right:
+                dim = view.dim_input("combine", source.dim() + (op == "stack"))
         combined = tensor_ops.combine(source, other, op=op, dim=dim)
         st.markdown(t("tensors.combined_legend", shape=tuple(combined.result.shape)))
         view.show_tensor(combined.result, key="tensors_combined", marks=combined.origin)
@@ -104,13 +107,14 @@ try:
             st.info(t("tensors.needs_dims"))
             view.write_url()
             st.stop()
-        op = view.op_select("split", tensor_ops.SPLIT_OPS)
-        left, right = st.columns(2)
-        with left:
+        columns = st.columns(3)
+        with columns[0]:
+            op = view.op_select("split", tensor_ops.SPLIT_OPS)
+        with columns[1]:
             dim = view.dim_input("split", source.dim())
         sizes = ()
         if op != "unbind":
-            with right:
+            with columns[2]:
                 sizes = tensor_ops.parse_int_list(view.args_input("split", op, "2"))
         pieces = tensor_ops.split(source, op=op, dim=dim, sizes=sizes)
         st.markdown(t("tensors.split_legend", count=len(pieces.pieces)))
@@ -134,7 +138,9 @@ try:
     # --- Reshape -----------------------------------------------------------------------------
     elif section == "reshape":
         st.subheader(t("tensors.reshape_header"))
-        op = view.op_select("reshape", tensor_ops.RESHAPE_OPS)
+        columns = st.columns(3)
+        with columns[0]:
+            op = view.op_select("reshape", tensor_ops.RESHAPE_OPS)
         defaults = {
             "view": "2, -1",
             "reshape": "2, -1",
@@ -145,10 +151,9 @@ try:
             "flatten": "",
             "expand": ", ".join(["2", *map(str, source.shape)]),
         }
-        left, right = st.columns(2)
-        with left:
+        with columns[1]:
             args = tensor_ops.parse_int_list(view.args_input("reshape", op, defaults[op]))
-        with right:
+        with columns[2]:
             view.bind("tensors_transposed", "tr", False, view.read_bool)
             transposed = st.checkbox(
                 t("tensors.start_transposed"),
@@ -197,11 +202,14 @@ try:
     # --- Reduce ------------------------------------------------------------------------------
     elif section == "reduce":
         st.subheader(t("tensors.reduce_header"))
-        op = view.op_select("reduce", tensor_ops.REDUCTIONS)
-        left, right = st.columns(2)
-        dims = (None, *range(source.dim()))
-        view.bind("tensors_reduce_dim", "dim", None, view.choice(dims, read=int))
+        left, middle, right = st.columns(3)
         with left:
+            op = view.op_select("reduce", tensor_ops.REDUCTIONS)
+        dims = (None, *range(source.dim()))
+        if st.session_state.get("tensors_reduce_dim") not in dims:
+            st.session_state.pop("tensors_reduce_dim", None)  # t lost that dimension
+        view.bind("tensors_reduce_dim", "dim", None, view.choice(dims, read=int))
+        with middle:
             dim = st.selectbox(
                 t("tensors.dim"),
                 dims,
