@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import operator
+import warnings
 from collections.abc import Callable
 from types import EllipsisType
 from typing import Union
@@ -209,7 +210,9 @@ def parse_index(text: str) -> ParsedIndex:
     else:
         source, shift = f"{TENSOR_NAME}[{text}]", len(TENSOR_NAME) + 1
     try:
-        tree = ast.parse(source, mode="eval")
+        with warnings.catch_warnings():  # odd literals warn on stderr; the user sees our error
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source, mode="eval")
     except SyntaxError as error:
         column = max((error.offset or 1) - 1 - shift, 0)
         raise IndexExpressionError(

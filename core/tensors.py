@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import math
+import warnings
 
 import torch
 from PIL import Image
@@ -284,7 +285,9 @@ def _literal_values(text: str) -> object:
             limit=MAX_LITERAL_CHARS,
         )
     try:
-        tree = ast.parse(text, mode="eval")
+        with warnings.catch_warnings():  # odd literals warn on stderr; the user sees our error
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         tree = None
     if tree is None or not _is_number_list(tree.body, depth=0):

@@ -26,6 +26,8 @@ except PlaygroundError as error:
     st.stop()
 source = built.tensor
 st.code(built.code, language="python")
+if recipe.factory == "image":
+    st.image(view.as_picture(source), caption=t("tensors.image_caption"), width=240)
 with st.expander(t("tensors.metadata_header"), expanded=False):
     view.show_metadata(source)
 

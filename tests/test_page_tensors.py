@@ -127,3 +127,17 @@ def test_chinese_page_runs():
     at = run_page("tensors", lang="zh")
     assert_clean(at)
     assert at.title[0].value == "张量游乐场"
+
+
+def test_image_recipe_shows_the_picture_and_its_tensor():
+    at = open_with_link(t_f="image", t_s="12, 16", t_d="uint8")
+    assert_clean(at)
+    assert at.get("image"), "the image tensor is drawn as a picture"
+    assert any("pil_to_tensor" in code.value for code in at.code)
+    assert "shape `(2, 6, 16)`" in markdown_text(at)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "bool", "uint8", "int32"])
+def test_every_dtype_is_drawn(dtype):
+    at = open_with_link(t_f="ones", t_d=dtype)
+    assert_clean(at)

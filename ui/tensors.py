@@ -515,3 +515,10 @@ def show_error(error: PlaygroundError) -> None:
     if "kind" in error.params:
         error.params["what"] = t(f"tensors.refused_{error.params['kind']}")
     i18n.show_error(error)
+
+
+def as_picture(tensor: torch.Tensor) -> np.ndarray:
+    """A (3, H, W) image tensor as an (H, W, 3) uint8 array for `st.image`."""
+    if tensor.is_floating_point():
+        tensor = tensor.float().clamp(0, 255)
+    return tensor.to(torch.uint8).permute(1, 2, 0).numpy()
