@@ -166,14 +166,15 @@ def check_size(shape: tuple[int, ...], dtype: torch.dtype) -> None:
         )
 
 
-def build_tensor(recipe: TensorRecipe) -> BuiltTensor:
+def build_tensor(recipe: TensorRecipe, *, name: str = "t") -> BuiltTensor:
     """Build the tensor a recipe describes, after checking its size.
 
     Args:
         recipe: factory, shape, dtype and the factory's parameters.
+        name: the variable the shown code assigns.
 
     Returns:
-        The tensor `t` (CPU) and the PyTorch code that builds it.
+        The tensor (CPU) and the PyTorch code that builds it as `name`.
 
     Raises:
         TensorRecipeError: an unknown factory or dtype, a shape the factory cannot take, a
@@ -197,17 +198,17 @@ def build_tensor(recipe: TensorRecipe) -> BuiltTensor:
     dtype = DTYPES[recipe.dtype]
     if recipe.factory == "list":
         values = _literal_values(recipe.literal)
-        code = f"t = torch.tensor({recipe.literal.strip()}, dtype=torch.{recipe.dtype})"
+        code = f"{name} = torch.tensor({recipe.literal.strip()}, dtype=torch.{recipe.dtype})"
         return BuiltTensor(_torch(lambda: torch.tensor(values, dtype=dtype)), code)
     if recipe.factory == "image":
-        return _image_tensor(recipe, dtype)
+        return _image_tensor(recipe, dtype, name)
     if recipe.factory == "eye" and len(recipe.shape) not in (1, 2):
         raise TensorRecipeError(
             "torch.eye makes a matrix: give one size (n) or two (n, m).",
             key="tensors.eye_shape",
         )
     check_size(recipe.shape, dtype)
-    return BuiltTensor(_torch(lambda: _make(recipe, dtype)), _code(recipe))
+    return BuiltTensor(_torch(lambda: _make(recipe, dtype)), _code(recipe, name))
 
 
 def _torch(build):
@@ -247,29 +248,30 @@ def _make(recipe: TensorRecipe, dtype: torch.dtype) -> torch.Tensor:
     raise AssertionError(recipe.factory)  # build_tensor checked the factory
 
 
-def _code(recipe: TensorRecipe) -> str:
+def _code(recipe: TensorRecipe, name: str) -> str:
     shape, dtype = recipe.shape, f"dtype=torch.{recipe.dtype}"
     size = f"({format_shape(shape)},)" if len(shape) == 1 else f"({format_shape(shape)})"
     seed = f"torch.manual_seed({recipe.seed})\n"
     match recipe.factory:
         case "arange":
-            return f"t = torch.arange({math.prod(shape)}).reshape({size}).to(torch.{recipe.dtype})"
+            count = math.prod(shape)
+            return f"{name} = torch.arange({count}).reshape({size}).to(torch.{recipe.dtype})"
         case "zeros" | "ones":
-            return f"t = torch.{recipe.factory}({size}, {dtype})"
+            return f"{name} = torch.{recipe.factory}({size}, {dtype})"
         case "full":
-            return f"t = torch.full({size}, {recipe.fill!r}, {dtype})"
+            return f"{name} = torch.full({size}, {recipe.fill!r}, {dtype})"
         case "eye":
-            return f"t = torch.eye({format_shape(shape)}, {dtype})"
+            return f"{name} = torch.eye({format_shape(shape)}, {dtype})"
         case "linspace":
             return (
-                f"t = torch.linspace({recipe.low!r}, {recipe.high!r}, {math.prod(shape)}, "
+                f"{name} = torch.linspace({recipe.low!r}, {recipe.high!r}, {math.prod(shape)}, "
                 f"{dtype}).reshape({size})"
             )
         case "rand" | "randn":
-            return f"{seed}t = torch.{recipe.factory}({size}, {dtype})"
+            return f"{seed}{name} = torch.{recipe.factory}({size}, {dtype})"
         case "randint":
             low, high = int(recipe.low), int(recipe.high)
-            return f"{seed}t = torch.randint({low}, {high}, {size}, {dtype})"
+            return f"{seed}{name} = torch.randint({low}, {high}, {size}, {dtype})"
     raise AssertionError(recipe.factory)
 
 
@@ -310,7 +312,7 @@ def _is_number_list(node: ast.expr, *, depth: int) -> bool:
     return isinstance(node, ast.Constant) and type(node.value) in (int, float, bool)
 
 
-def _image_tensor(recipe: TensorRecipe, dtype: torch.dtype) -> BuiltTensor:
+def _image_tensor(recipe: TensorRecipe, dtype: torch.dtype, name: str) -> BuiltTensor:
     if recipe.sample not in SAMPLES or len(recipe.shape) < 2:
         raise TensorRecipeError(
             "An image tensor needs a sample photo and a shape ending in height, width "
@@ -331,6 +333,6 @@ def _image_tensor(recipe: TensorRecipe, dtype: torch.dtype) -> BuiltTensor:
         "from torchvision.transforms.v2.functional import pil_to_tensor\n\n"
         f'image = Image.open("{path}").convert("RGB")\n'
         f"image = image.resize(({width}, {height}), Image.Resampling.BILINEAR)\n"
-        f"t = pil_to_tensor(image).to(torch.{recipe.dtype})  # (3, H, W)"
+        f"{name} = pil_to_tensor(image).to(torch.{recipe.dtype})  # (3, H, W)"
     )
     return BuiltTensor(tensor, code)

@@ -28,8 +28,7 @@ source = built.tensor
 st.code(built.code, language="python")
 if recipe.factory == "image":
     st.image(view.as_picture(source), caption=t("tensors.image_caption"), width=240)
-with st.expander(t("tensors.metadata_header"), expanded=False):
-    view.show_metadata(source)
+view.show_metadata(source)
 
 view.bind("tensors_section", "v", "index", view.choice(SECTIONS))
 section = st.radio(
@@ -45,10 +44,9 @@ view.remember("v", section, "index")
 def second_tensor() -> torch.Tensor:
     """The second tensor `u`, built with the same controls as `t`."""
     with st.expander(t("tensors.second_header"), expanded=True):
-        built_second = build_tensor(
-            view.recipe_form("tensors_u", param="u_", default=SECOND_TENSOR)
-        )
-        st.code(built_second.code.replace("t = ", "u = "), language="python")
+        recipe_second = view.recipe_form("tensors_u", param="u_", default=SECOND_TENSOR)
+        built_second = build_tensor(recipe_second, name="u")
+        st.code(built_second.code, language="python")
     return built_second.tensor
 
 
@@ -76,6 +74,7 @@ try:
         else:
             st.info(t("tensors.verdict_copy"), icon="📄")
         view.show_tensor(selection.result, key="tensors_result")
+        view.show_metadata(selection.result)
         st.code(selection.code, language="python")
         with st.expander(t("tensors.write_header"), expanded=False):
             st.session_state.setdefault("tensors_write_value", 100)

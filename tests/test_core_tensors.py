@@ -128,3 +128,11 @@ def test_describe_reports_layout():
     assert info.storage_offset == 1
     assert info.is_contiguous is False
     assert (info.numel, info.bytes, info.dtype) == (9, 36, "float32")
+
+
+def test_code_names_the_variable_it_builds():
+    built = build_tensor(TensorRecipe(factory="randint", shape=(2, 2), seed=5), name="u")
+    namespace = {"torch": torch}
+    exec(built.code, namespace)
+    assert torch.equal(namespace["u"], built.tensor)
+    assert "t" not in namespace

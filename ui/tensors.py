@@ -299,9 +299,9 @@ _PARAM_OF = {
 
 
 def show_metadata(tensor: torch.Tensor) -> None:
-    """The tensor's layout: shape, dtype, device, stride, offset, contiguity, size."""
+    """The tensor's layout in one row: shape, dtype, device, stride, offset, contiguity, size."""
     info = describe(tensor)
-    rows = {
+    row = {
         t("tensors.meta_shape"): str(info.shape),
         t("tensors.meta_dtype"): info.dtype,
         t("tensors.meta_device"): info.device,
@@ -311,10 +311,7 @@ def show_metadata(tensor: torch.Tensor) -> None:
         t("tensors.meta_numel"): f"{info.numel:,}",
         t("tensors.meta_bytes"): f"{info.bytes:,}",
     }
-    st.dataframe(
-        pd.DataFrame({t("tensors.meta_value"): list(rows.values())}, index=list(rows)),
-        width="stretch",
-    )
+    st.dataframe(pd.DataFrame([row]), hide_index=True, width="stretch")
 
 
 def show_tensor(
