@@ -192,7 +192,8 @@ try:
     elif section == "broadcast":
         st.subheader(t("tensors.broadcast_header"))
         other = second_tensor()
-        op = view.op_select("broadcast", tuple(tensor_ops.ELEMENTWISE_OPS))
+        with st.columns(3)[0]:
+            op = view.op_select("broadcast", tuple(tensor_ops.ELEMENTWISE_OPS))
         steps = tensor_ops.broadcast_steps(tuple(source.shape), tuple(other.shape))
         view.show_broadcast_steps(steps)
         broadcast = tensor_ops.elementwise(source, other, op=op)
