@@ -120,8 +120,11 @@ try:
         pieces = tensor_ops.split(source, op=op, dim=dim, sizes=sizes)
         st.markdown(t("tensors.split_legend", count=len(pieces.pieces)))
         view.show_tensor(source, key="tensors_split_source", marks=pieces.owner)
-        columns = st.columns(min(len(pieces.pieces), 4) or 1)
-        for number, (piece, shared) in enumerate(zip(pieces.pieces, pieces.shared, strict=True)):
+        shown = list(zip(pieces.pieces, pieces.shared, strict=True))[: view.MAX_PIECES]
+        if len(pieces.pieces) > len(shown):
+            st.caption(t("tensors.pieces_clipped", shown=len(shown), total=len(pieces.pieces)))
+        columns = st.columns(min(len(shown), 4) or 1)
+        for number, (piece, shared) in enumerate(shown):
             with columns[number % len(columns)]:
                 st.caption(
                     t("tensors.piece", number=number, shape=tuple(piece.shape))

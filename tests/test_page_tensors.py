@@ -141,3 +141,17 @@ def test_image_recipe_shows_the_picture_and_its_tensor():
 def test_every_dtype_is_drawn(dtype):
     at = open_with_link(t_f="ones", t_d=dtype)
     assert_clean(at)
+
+
+def test_broadcast_clash_is_derived_then_explained():
+    at = open_with_link(t_v="broadcast", t_u_s="2, 4")
+    assert not at.exception
+    steps = at.table[0].value
+    assert list(steps.iloc[:, 2]) == ["✗", "4"]
+    assert any("must match the size of tensor b" in error.value for error in at.error)
+
+
+def test_many_pieces_are_clipped():
+    at = open_with_link(t_v="split", t_s="40, 2", t_args="1")
+    assert_clean(at)
+    assert any("first 8 of 40 pieces" in caption.value for caption in at.caption)

@@ -31,6 +31,8 @@ URL_PREFIX = "t_"  # every query parameter of this page starts with it; `lang` i
 MAX_TABLE_SIDE = 16  # cells per side of a numbers table
 MAX_HEATMAP_SIDE = 200  # cells per side of a heatmap
 MAX_SLICES = 8  # 2-D slices drawn for a 3-D+ tensor
+MAX_PIECES = 8  # pieces of a split drawn one by one
+MAX_OUTLINED_CELLS = 1_600  # beyond this, selected heatmap cells are tinted, not outlined
 HIGHLIGHT = "#ffd54f"
 PALETTE = ("#90caf9", "#ffcc80", "#a5d6a7", "#ce93d8", "#ef9a9a", "#80cbc4", "#fff59d", "#bcaaa4")
 
@@ -448,7 +450,19 @@ def _heatmap(values: torch.Tensor, marks: torch.Tensor | None) -> go.Figure:
     )
     if marks is not None:
         shown_marks = marks.cpu()[:MAX_HEATMAP_SIDE, :MAX_HEATMAP_SIDE]
-        if shown_marks.dtype == torch.bool:
+        if shown_marks.dtype == torch.bool and shown_marks.numel() > MAX_OUTLINED_CELLS:
+            # Too many cells to outline one by one: tint the selected ones instead.
+            figure.add_trace(
+                go.Heatmap(
+                    z=shown_marks.numpy().astype(np.float32),
+                    colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(238,76,44,0.6)"]],
+                    zmin=0,
+                    zmax=1,
+                    showscale=False,
+                    hoverinfo="skip",
+                )
+            )
+        elif shown_marks.dtype == torch.bool:
             rows, columns = np.nonzero(shown_marks.numpy())
             figure.add_trace(
                 go.Scatter(
@@ -495,7 +509,9 @@ def show_broadcast_steps(steps: tuple[BroadcastStep, ...]) -> None:
         {
             t("tensors.step_t"): [_size(step.first) for step in steps],
             t("tensors.step_u"): [_size(step.second) for step in steps],
-            t("tensors.step_result"): ["✗" if step.size is None else step.size for step in steps],
+            t("tensors.step_result"): [
+                "✗" if step.size is None else str(step.size) for step in steps
+            ],
             t("tensors.step_rule"): [t(f"tensors.rule_{step.rule}") for step in steps],
         },
         index=[f"dim {step.dim}" for step in steps],
