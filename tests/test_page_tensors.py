@@ -155,3 +155,19 @@ def test_many_pieces_are_clipped():
     at = open_with_link(t_v="split", t_s="40, 2", t_args="1")
     assert_clean(at)
     assert any("first 8 of 40 pieces" in caption.value for caption in at.caption)
+
+
+def test_a_link_reproduces_an_operation():
+    at = open_with_link(t_v="reshape", t_op="permute", t_args="1, 0", t_s="2, 5")
+    assert_clean(at)
+    assert at.selectbox(key="tensors_reshape_op").value == "permute"
+    assert any(code.value == "result = t.permute(1, 0)" for code in at.code)
+    assert "`(5, 2)`" in markdown_text(at)
+
+
+def test_a_link_reproduces_the_autograd_demo():
+    at = open_with_link(t_v="autograd", t_w="1.5", t_p="3", t_xg="1")
+    assert_clean(at)
+    assert at.slider(key="tensors_weight").value == 1.5
+    assert any("x.grad" in markdown.value for markdown in at.markdown)
+    assert at.get("graphviz_chart")
