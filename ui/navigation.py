@@ -17,6 +17,7 @@ class PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("home", "pages/home.py", ":material/home:", "learn"),
     PageSpec("classify", "pages/classify.py", ":material/image_search:", "learn"),
+    PageSpec("tensors", "pages/tensors.py", ":material/grid_on:", "learn"),
     PageSpec("datasets", "pages/datasets.py", ":material/photo_library:", "data"),
     PageSpec("transforms", "pages/transforms.py", ":material/tune:", "data"),
     PageSpec("train", "pages/train.py", ":material/model_training:", "build"),
