@@ -6,7 +6,10 @@ from core.errors import PlaygroundError
 from core.indexing import apply_index, parse_index, write_through
 from core.tensors import TensorRecipe, build_tensor, describe
 from ui import tensors as view
+from ui.frame import require_frame
 from ui.i18n import t
+
+require_frame()
 
 SECTIONS = ("index", "combine", "split", "reshape", "broadcast", "reduce", "autograd", "devices")
 SECOND_TENSOR = TensorRecipe(factory="full", shape=(1, 4), fill=10.0)
