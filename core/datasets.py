@@ -9,26 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
-import http.client
 import io
 import os
 import pathlib
 import shutil
-import socket
 import tarfile
 import tempfile
-import urllib.error
-import urllib.request
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
 from torchvision.datasets import CIFAR10, ImageFolder
 
-from core import config
-from core.errors import ImageDecodeError, PlaygroundError
+from core import config, downloads
+from core.errors import DownloadError, ImageDecodeError, PlaygroundError
 from core.images import decode_image
 
 CIFAR10_FOLDER = CIFAR10.base_folder  # "cifar-10-batches-py"
@@ -38,8 +33,6 @@ FOLDER_THUMBNAIL_SIDE = 64  # own images are shown (and measured) at this square
 _STATS_CHUNK = 2_000  # images per step when summing pixels: bounded float64 temporaries
 
 _SAVE_OPTIONS = {"PNG": {"compress_level": 1}}  # speed over size for thumbnails
-
-ProgressCallback = Callable[[int, int | None], None]  # (bytes received, bytes expected)
 
 
 class DatasetError(PlaygroundError):
@@ -60,10 +53,15 @@ class DatasetCorruptError(DatasetError):
     key = "datasets.corrupt"
 
 
-class DatasetDownloadError(DatasetError):
-    """The download failed: offline, unreachable, a checksum mismatch or a broken archive."""
+class DatasetDownloadError(DatasetError, DownloadError):
+    """A downloaded archive that cannot be unpacked into the dataset.
 
-    key = "datasets.unreachable"
+    The transfer itself fails with `core.errors.DownloadError` (from `core.downloads.fetch`);
+    this subclass of it adds the problems only a dataset archive has, so `except DownloadError`
+    catches every way a dataset download can fail.
+    """
+
+    key = "datasets.archive"
 
 
 # --- CIFAR-10 on disk --------------------------------------------------------------------------
@@ -120,118 +118,43 @@ def download_cifar10(
     *,
     url: str = CIFAR10_URL,
     md5: str = CIFAR10.tgz_md5,
-    progress: ProgressCallback | None = None,
+    progress: downloads.ProgressCallback | None = None,
+    timeout: float = config.DOWNLOAD_TIMEOUT_S,
 ) -> pathlib.Path:
     """Download and unpack CIFAR-10 into `root/cifar-10-batches-py`, all or nothing.
 
-    The archive is streamed into a temporary file, checked against its MD5, unpacked with
-    tarfile's `data` filter into a temporary folder beside the target and renamed into place,
-    so an interrupted or failed try leaves nothing that breaks the next one.
+    The archive comes through `core.downloads.fetch` (streamed into a temporary file, checked
+    against its MD5, renamed into place); an archive already there with the right MD5 is used
+    without the network. It is unpacked with tarfile's `data` filter into a temporary folder
+    beside the target and renamed into place, so a failed try leaves nothing that breaks the
+    next one.
 
     Args:
         root: the data directory; created when missing.
         url: where the archive lives (torchvision's URL by default).
         md5: the archive's expected MD5 (torchvision's `CIFAR10.tgz_md5` by default).
         progress: called with (bytes received, bytes expected or None) after every chunk.
+        timeout: seconds to wait for the server to answer or send more.
 
     Returns:
         The folder `root/cifar-10-batches-py`.
 
     Raises:
-        DatasetDownloadError: offline, unreachable, a bad HTTP status, a checksum mismatch or
-            a broken archive.
+        DownloadError: offline, unreachable, a bad HTTP status, a transfer cut short or a
+            checksum mismatch (keys `download.*`, naming the archive path for a copy by hand).
+        DatasetDownloadError: a verified archive that cannot be unpacked (`datasets.archive`).
     """
     root = pathlib.Path(root)
     root.mkdir(parents=True, exist_ok=True)
     archive = root / CIFAR10.filename
-    if not (archive.is_file() and _md5_of(archive) == md5):
-        _fetch(url, archive, md5=md5, progress=progress)
+    checksum = downloads.Checksum("md5", md5)
+    if not downloads.file_matches(archive, checksum):  # a good archive is used again
+        downloads.fetch(url, archive, checksum=checksum, progress=progress, timeout=timeout)
     try:
         return _unpack(archive, root)
     except DatasetDownloadError:
         archive.unlink(missing_ok=True)  # a verified archive that does not unpack: fetch anew
         raise
-
-
-def _fetch(url: str, target: pathlib.Path, *, md5: str, progress: ProgressCallback | None) -> None:
-    """Stream `url` into `target` through a temporary file, checked against `md5`."""
-    digest = hashlib.md5()
-    handle, part_name = tempfile.mkstemp(dir=target.parent, prefix=".download-", suffix=".part")
-    part = pathlib.Path(part_name)
-    try:
-        with os.fdopen(handle, "wb") as sink, _open(url) as response:
-            length = response.headers.get("Content-Length")
-            expected = int(length) if length and length.isdigit() else None
-            received = 0
-            while chunk := _read(response, url):
-                sink.write(chunk)
-                digest.update(chunk)
-                received += len(chunk)
-                if progress is not None:
-                    progress(received, expected)
-        if expected is not None and received < expected:
-            raise _broken_download(url, f"{received:,} of {expected:,} bytes")
-        if digest.hexdigest() != md5:
-            raise DatasetDownloadError(
-                f"The file from {url} does not match its checksum (MD5 {digest.hexdigest()}, "
-                f"expected {md5}). Try the download again.",
-                key="datasets.checksum",
-                url=url,
-            )
-        os.replace(part, target)
-    finally:
-        part.unlink(missing_ok=True)
-
-
-@contextlib.contextmanager
-def _open(url: str):
-    try:
-        with urllib.request.urlopen(url, timeout=config.DOWNLOAD_TIMEOUT_S) as response:
-            yield response
-    except urllib.error.HTTPError as error:
-        raise DatasetDownloadError(
-            f"The server answered {error.code} for {url}. Try again later.",
-            key="datasets.http_status",
-            url=url,
-            status=error.code,
-        ) from error
-    except urllib.error.URLError as error:
-        if isinstance(error.reason, socket.gaierror):
-            raise DatasetDownloadError(
-                f"Cannot resolve the host of {url}: this computer seems to be offline. Connect "
-                "to the internet and try again, or point the data directory at a copy.",
-                key="datasets.offline",
-                url=url,
-            ) from error
-        raise _unreachable(url, error) from error
-    except (TimeoutError, ConnectionError, http.client.HTTPException) as error:
-        raise _unreachable(url, error) from error
-
-
-def _read(response, url: str) -> bytes:
-    try:
-        return response.read(config.DOWNLOAD_CHUNK_BYTES)
-    except http.client.IncompleteRead as error:
-        raise _broken_download(url, "the connection closed early") from error
-    except (TimeoutError, ConnectionError, http.client.HTTPException) as error:
-        raise _unreachable(url, error) from error
-
-
-def _unreachable(url: str, error: BaseException) -> DatasetDownloadError:
-    return DatasetDownloadError(
-        f"Cannot download {url} ({type(error).__name__}). Check the connection and try again.",
-        key="datasets.unreachable",
-        url=url,
-        reason=type(error).__name__,
-    )
-
-
-def _broken_download(url: str, detail: str) -> DatasetDownloadError:
-    return DatasetDownloadError(
-        f"The download from {url} stopped early ({detail}). Try again.",
-        key="datasets.incomplete",
-        url=url,
-    )
 
 
 def _unpack(archive: pathlib.Path, root: pathlib.Path) -> pathlib.Path:
@@ -263,14 +186,6 @@ def _unpack(archive: pathlib.Path, root: pathlib.Path) -> pathlib.Path:
         return target
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _md5_of(path: pathlib.Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as source:
-        while chunk := source.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # --- Your own images ----------------------------------------------------------------------------

@@ -48,7 +48,7 @@ def offer_download(root: pathlib.Path) -> None:
         core_datasets.download_cifar10(
             root, url=core_datasets.CIFAR10_URL, md5=CIFAR10.tgz_md5, progress=report
         )
-    except core_datasets.DatasetError as error:
+    except PlaygroundError as error:  # DownloadError for the transfer, DatasetError for the archive
         bar.empty()
         show_error(error)
         return

@@ -25,6 +25,7 @@ from core.datasets import (
     DatasetMissingError,
     FolderImages,
 )
+from core.errors import DownloadError
 from tests import corpus
 
 GIVEN_INDICES = [0, 1, 2, 3, 999, 4321, 9999]
@@ -315,12 +316,12 @@ def test_download_replaces_a_broken_folder(cifar_copy, good_archive):
 @pytest.mark.parametrize(
     ("route", "md5_of", "key"),
     [
-        ("short", "body", "datasets.incomplete"),
+        ("short", "body", "download.interrupted"),
         ("garbage", "body", "datasets.archive"),
         ("escape", "body", "datasets.archive"),
         ("empty_tar", "body", "datasets.archive"),
-        ("garbage", "other", "datasets.checksum"),
-        ("missing", "body", "datasets.http_status"),
+        ("garbage", "other", "download.checksum"),
+        ("missing", "body", "download.http_status"),
     ],
 )
 def test_failed_download_says_why_and_leaves_nothing(tmp_path, good_archive, route, md5_of, key):
@@ -332,25 +333,37 @@ def test_failed_download_says_why_and_leaves_nothing(tmp_path, good_archive, rou
     }
     body = routes.get(f"/{route}", (b"", None))[0]
     root = tmp_path / "data"
-    with http_server(routes) as url, pytest.raises(DatasetDownloadError) as caught:
+    with http_server(routes) as url, pytest.raises(DownloadError) as caught:
         datasets.download_cifar10(
             root, url=f"{url}/{route}", md5=md5(body) if md5_of == "body" else "0" * 32
         )
     assert caught.value.key == key
+    # Only the archive's own problems are dataset errors; the transfer's are generic.
+    assert isinstance(caught.value, DatasetDownloadError) is key.startswith("datasets.")
     assert leftovers(root) == []
     assert not (tmp_path / "escaped").exists()
 
 
-def test_download_from_a_host_that_does_not_resolve_says_offline(tmp_path):
-    with pytest.raises(DatasetDownloadError) as caught:
+def test_an_archive_placed_by_hand_is_unpacked_without_the_network(tmp_path, good_archive):
+    (tmp_path / "cifar-10-python.tar.gz").write_bytes(good_archive)
+    datasets.download_cifar10(
+        tmp_path, url="http://nonexistent.invalid/cifar.tgz", md5=md5(good_archive)
+    )
+    assert len(datasets.load_cifar10(tmp_path, train=False)) == 10_000
+
+
+def test_download_from_a_host_that_does_not_resolve_says_offline_and_where_to_put_it(tmp_path):
+    with pytest.raises(DownloadError) as caught:
         datasets.download_cifar10(tmp_path, url="http://nonexistent.invalid/cifar.tgz")
-    assert caught.value.key == "datasets.offline"
+    assert caught.value.key == "download.offline"
+    assert caught.value.params["path"] == str(tmp_path / "cifar-10-python.tar.gz")
     assert leftovers(tmp_path) == []
 
 
 def test_download_from_a_closed_port_says_unreachable(tmp_path):
     with http_server({}) as url:
         pass  # the server is gone: its port refuses connections
-    with pytest.raises(DatasetDownloadError) as caught:
+    with pytest.raises(DownloadError) as caught:
         datasets.download_cifar10(tmp_path, url=f"{url}/c.tgz")
-    assert caught.value.key == "datasets.unreachable"
+    assert caught.value.key == "download.unreachable"
+    assert leftovers(tmp_path) == []

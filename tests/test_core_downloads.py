@@ -1,5 +1,6 @@
 """Downloads without the internet: a local HTTP server on 127.0.0.1 serves checkpoints the
-tests make; a host that cannot resolve stands for being offline."""
+tests make; a host that cannot resolve stands for being offline, a closed port for a server that
+cannot be reached."""
 
 from __future__ import annotations
 
@@ -135,7 +136,7 @@ def test_wrong_bytes_fail_the_hash_check_and_leave_nothing(server, hub_cache):
     with pytest.raises(DownloadError) as caught:
         downloads.download(f"{server.url}/{name}")
 
-    assert caught.value.key == "classify.hash_mismatch"
+    assert caught.value.key == "download.checksum"
     assert list(hub_cache.iterdir()) == []
 
 
@@ -148,7 +149,7 @@ def test_an_interrupted_transfer_leaves_no_file_and_the_next_try_works(server, h
 
     with pytest.raises(DownloadError) as caught:
         downloads.download(url)
-    assert caught.value.key == "classify.interrupted"
+    assert caught.value.key == "download.interrupted"
     assert list(hub_cache.iterdir()) == []
     assert not downloads.is_cached(url)
 
@@ -159,7 +160,7 @@ def test_an_interrupted_transfer_leaves_no_file_and_the_next_try_works(server, h
 def test_a_missing_file_reports_the_http_status(server, hub_cache):
     with pytest.raises(DownloadError) as caught:
         downloads.download(f"{server.url}/gone-12345678.pth")
-    assert caught.value.key == "classify.http_status"
+    assert caught.value.key == "download.http_status"
     assert caught.value.params["status"] == 404
     assert list(hub_cache.iterdir()) == []
 
@@ -169,7 +170,74 @@ def test_offline_names_the_url_and_where_to_place_the_file(hub_cache):
     with pytest.raises(DownloadError) as caught:
         downloads.download(url, timeout=5)
     error = caught.value
-    assert error.key == "classify.offline"
+    assert error.key == "download.offline"
     assert error.params == {"url": url, "path": str(hub_cache / "x-12345678.pth")}
     assert url in str(error) and str(hub_cache) in str(error)
     assert not (hub_cache / "x-12345678.pth").exists()
+
+
+_MD5 = "c58f30108f718f92721af3b95e74349a"  # CIFAR-10's archive
+
+
+@pytest.mark.parametrize(
+    ("checksum", "digest", "matches"),
+    [
+        (downloads.Checksum("sha256", "7be5be79", prefix_ok=True), "7be5be79" + "0" * 56, True),
+        (downloads.Checksum("sha256", "7BE5BE79", prefix_ok=True), "7be5be79" + "0" * 56, True),
+        (downloads.Checksum("sha256", "7be5be79", prefix_ok=True), "7be5be70" + "0" * 56, False),
+        (downloads.Checksum("md5", _MD5), _MD5, True),
+        (downloads.Checksum("md5", _MD5), _MD5[:8], False),  # a full digest is no prefix
+    ],
+)
+def test_a_checksum_takes_a_prefix_only_when_told(checksum, digest, matches):
+    assert checksum.matches(digest) is matches
+
+
+@pytest.mark.parametrize("algorithm", ["md5", "sha256"])
+def test_fetch_checks_a_full_digest_and_writes_the_target(server, tmp_path, algorithm):
+    data = b"any bytes at all" * 10_000
+    server.files["/data.bin"] = data
+    target = tmp_path / "deep" / "data.bin"
+    checksum = downloads.Checksum(algorithm, hashlib.new(algorithm, data).hexdigest())
+
+    assert downloads.fetch(f"{server.url}/data.bin", target, checksum=checksum) == target
+
+    assert target.read_bytes() == data
+    assert downloads.file_matches(target, checksum)
+    assert sorted(path.name for path in target.parent.iterdir()) == ["data.bin"]
+
+
+def test_a_failed_fetch_keeps_the_file_that_was_there(server, tmp_path):
+    target = tmp_path / "data.bin"
+    target.write_bytes(b"the old copy")
+    server.files["/data.bin"] = b"new bytes"
+
+    with pytest.raises(DownloadError) as caught:
+        downloads.fetch(
+            f"{server.url}/data.bin", target, checksum=downloads.Checksum("md5", "0" * 32)
+        )
+
+    error = caught.value
+    assert error.key == "download.checksum"
+    assert error.params["actual"] == hashlib.md5(b"new bytes").hexdigest()
+    assert error.params["path"] == str(target)
+    assert target.read_bytes() == b"the old copy"
+    assert [path.name for path in tmp_path.iterdir()] == ["data.bin"]
+
+
+def test_file_matches_is_false_for_a_missing_or_different_file(tmp_path):
+    checksum = downloads.Checksum("md5", hashlib.md5(b"good").hexdigest())
+    assert not downloads.file_matches(tmp_path / "absent", checksum)
+    (tmp_path / "bad").write_bytes(b"bad")
+    assert not downloads.file_matches(tmp_path / "bad", checksum)
+
+
+def test_a_closed_port_is_unreachable_not_offline(tmp_path):
+    stopped = _Server()
+    stopped.stop()  # its port now refuses connections
+    target = tmp_path / "x.bin"
+    with pytest.raises(DownloadError) as caught:
+        downloads.fetch(f"{stopped.url}/x.bin", target)
+    assert caught.value.key == "download.unreachable"
+    assert caught.value.params["reason"] == "ConnectionRefusedError"
+    assert list(tmp_path.iterdir()) == []
