@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import pathlib
 import shutil
@@ -16,6 +18,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.corpus import ROOT
+from tests.e2e.serve_corpus import MD5S_VARIABLE
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -89,6 +92,20 @@ def serve(
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with serve(tmp_path_factory.mktemp("server")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def corpus_app_url(tmp_path_factory, cifar10_root) -> Iterator[str]:
+    """The app served with the corpus's CIFAR-10 as its data. The server is another process, so
+    the launcher makes torchvision expect the corpus files' checksums there too."""
+    folder = cifar10_root / "cifar-10-batches-py"
+    md5s = {path.name: hashlib.md5(path.read_bytes()).hexdigest() for path in folder.iterdir()}
+    md5s_path = tmp_path_factory.mktemp("md5s") / "md5s.json"
+    md5s_path.write_text(json.dumps(md5s))
+    env = {"TORCH_PLAYGROUND_DATA": str(cifar10_root), MD5S_VARIABLE: str(md5s_path)}
+    entry = [sys.executable, str(ROOT / "tests" / "e2e" / "serve_corpus.py")]
+    with serve(tmp_path_factory.mktemp("corpus-server"), entry=entry, env=env) as url:
         yield url
 
 

@@ -2,19 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-
-import pytest
-
-from tests.e2e.conftest import serve, wait_for_app
-
-
-@pytest.fixture(scope="module")
-def corpus_app_url(tmp_path_factory):
-    data = tmp_path_factory.mktemp("train-data")
-    launcher = [sys.executable, "tests/e2e/serve_corpus_train.py"]
-    with serve(data, entry=launcher, env={"TORCH_PLAYGROUND_DATA": str(data)}) as url:
-        yield url
+from tests.e2e.conftest import wait_for_app
 
 
 def set_number(page, label: str, value: int) -> None:
@@ -25,8 +13,6 @@ def set_number(page, label: str, value: int) -> None:
 
 
 def open_train_page(page, url: str) -> None:
-    # Through the router's sidebar link: with a pages/ folder beside the entry script,
-    # Streamlit 1.67 serves a direct /train URL as a bare v1 page, without the frame.
     page.goto(url)
     wait_for_app(page)
     page.locator("[data-testid=stSidebarNav]").get_by_text("Train, evaluate and deploy").click()

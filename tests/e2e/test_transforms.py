@@ -10,9 +10,10 @@ from tests.e2e.conftest import wait_for_app
 CENTER_CROP = json.dumps([{"name": "CenterCrop", "params": {"size": 200}}])
 
 
-def _draw_sources(page) -> list[str]:
-    """The `src` of each draw's image (those captioned "Draw i · seed s")."""
+def _draw_sources(page, count: int = 4) -> list[str]:
+    """The `src` of each draw's image (those captioned "Draw i · seed s"), once all are drawn."""
     draws = page.locator("[data-testid='stImage']").filter(has_text=re.compile(r"Draw \d"))
+    draws.nth(count - 1).locator("img").wait_for()
     return [draws.nth(index).locator("img").get_attribute("src") for index in range(draws.count())]
 
 
@@ -32,8 +33,9 @@ def test_adding_a_flip_changes_the_preview(page, app_url):
     wait_for_app(page)
 
     page.wait_for_function("() => location.search.includes('RandomHorizontalFlip')")
+    page.get_by_text("RandomHorizontalFlip: applied").first.wait_for()  # seeds 0 and 3
+    page.get_by_text("RandomHorizontalFlip: skipped this time").first.wait_for()  # seeds 1, 2
+    wait_for_app(page)
     after = _draw_sources(page)
     assert len(after) == len(before)
     assert set(after) - set(before)  # some draws are now mirrored
-    page.get_by_text("RandomHorizontalFlip: applied").first.wait_for()  # seeds 0 and 3
-    page.get_by_text("RandomHorizontalFlip: skipped this time").first.wait_for()  # seeds 1, 2
