@@ -29,7 +29,7 @@ def test_adding_a_flip_changes_the_preview(page, app_url):
     chooser.click()
     page.get_by_role("option", name="RandomHorizontalFlip").click()
     page.get_by_role("button", name="Add step").click()
-    page.get_by_text("2. RandomHorizontalFlip").wait_for()
+    page.get_by_text("2. RandomHorizontalFlip").first.wait_for()
     wait_for_app(page)
 
     page.wait_for_function("() => location.search.includes('RandomHorizontalFlip')")
