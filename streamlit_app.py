@@ -5,7 +5,9 @@ import streamlit as st
 from ui.i18n import language_switch, t
 from ui.navigation import PAGES
 
-st.set_page_config(page_title="Torch Playground", page_icon="🔥", layout="wide")
+st.set_page_config(
+    page_title="Torch Playground", page_icon=":material/local_fire_department:", layout="wide"
+)
 
 sections: dict[str, list[st.Page]] = {}
 for spec in PAGES:

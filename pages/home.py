@@ -9,7 +9,7 @@ from ui.navigation import PAGES
 
 require_frame()
 
-st.title(f"🔥 {t('app.title')}")
+st.title(f":material/local_fire_department: {t('app.title')}")
 st.markdown(t("home.intro"))
 
 st.subheader(t("home.pages_header"))
@@ -30,4 +30,4 @@ left, middle, right = st.columns(3)
 left.metric(t("home.torch_version"), torch.__version__)
 middle.metric(t("home.torchvision_version"), torchvision.__version__)
 right.metric(t("home.device"), device_text)
-st.info(t("home.offline_note"), icon="📦")
+st.info(t("home.offline_note"), icon=":material/inventory_2:")

@@ -73,9 +73,9 @@ try:
         view.show_tensor(source, key="tensors_source", marks=selection.highlight)
         st.markdown(t("tensors.result_shape", shape=tuple(selection.result.shape)))
         if selection.is_view:
-            st.success(t("tensors.verdict_view"), icon="🔗")
+            st.success(t("tensors.verdict_view"), icon=":material/link:")
         else:
-            st.info(t("tensors.verdict_copy"), icon="📄")
+            st.info(t("tensors.verdict_copy"), icon=":material/content_copy:")
         view.show_tensor(selection.result, key="tensors_result")
         view.show_metadata(selection.result)
         st.code(selection.code, language="python")
@@ -182,9 +182,9 @@ try:
             )
         )
         if reshaped.shared:
-            st.success(t("tensors.verdict_view"), icon="🔗")
+            st.success(t("tensors.verdict_view"), icon=":material/link:")
         else:
-            st.info(t("tensors.verdict_copy"), icon="📄")
+            st.info(t("tensors.verdict_copy"), icon=":material/content_copy:")
         left, right = st.columns(2)
         with left:
             st.caption(t("tensors.values"))

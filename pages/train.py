@@ -65,13 +65,15 @@ try:
     else:
         folder = st.text_input(t("train.folder"), key="train_folder", help=t("train.folder_help"))
         if not folder.strip():
-            st.info(t("train.folder_missing"), icon="📁")
+            st.info(t("train.folder_missing"), icon=":material/folder_off:")
             st.stop()
         train_images, test_images = runs.folder_split(folder.strip())
 except DatasetError:
-    st.info(t("train.cifar_missing", root=str(data_dir())), icon="📦")
+    st.info(t("train.cifar_missing", root=str(data_dir())), icon=":material/inventory_2:")
     if any(spec.key == "datasets" for spec in PAGES):
-        st.page_link("pages/datasets.py", label=t("train.open_datasets"), icon="➡️")
+        st.page_link(
+            "pages/datasets.py", label=t("train.open_datasets"), icon=":material/arrow_forward:"
+        )
     st.stop()
 except PlaygroundError as error:
     show_error(error)
@@ -226,7 +228,7 @@ if st.button(t("train.start"), type="primary", key="train_start", disabled=runni
         st.rerun()
 
 if run is None:
-    st.info(t("train.no_run"), icon="🏁")
+    st.info(t("train.no_run"), icon=":material/flag:")
     st.stop()
 
 
@@ -299,7 +301,7 @@ if run.evaluation is None:
 result, evaluation = run.result, run.evaluation
 st.header(t("train.evaluate_header"))
 if result.stopped:
-    st.warning(t("train.stopped_note", epochs=len(result.epochs)), icon="⏹️")
+    st.warning(t("train.stopped_note", epochs=len(result.epochs)), icon=":material/stop_circle:")
 columns = st.columns(4)
 columns[0].metric(t("train.test_accuracy"), f"{evaluation.accuracy:.1%}")
 columns[1].metric(t("train.test_images"), f"{evaluation.count:,}")
@@ -367,7 +369,7 @@ if run.exports:
     left.metric(t("train.max_difference"), f"{check.max_abs_difference:.2e}")
     right.metric(t("train.top1_agreement"), f"{check.top1_agreements} / {check.images}")
     if check.all_agree:
-        st.success(t("train.onnx_agrees", images=check.images), icon="✅")
+        st.success(t("train.onnx_agrees", images=check.images), icon=":material/check_circle:")
     else:
         st.warning(t("train.onnx_disagrees", images=check.images - check.top1_agreements))
     st.subheader(t("train.load_code_header"))
@@ -391,6 +393,8 @@ if st.button(t("train.use_in_classify"), key="train_use"):
         std=run.setup.std,
         image_size=32,
     )
-    st.success(t("train.used_in_classify", name=name), icon="✅")
+    st.success(t("train.used_in_classify", name=name), icon=":material/check_circle:")
     if any(spec.key == "classify" for spec in PAGES):
-        st.page_link("pages/classify.py", label=t("train.open_classify"), icon="➡️")
+        st.page_link(
+            "pages/classify.py", label=t("train.open_classify"), icon=":material/arrow_forward:"
+        )

@@ -66,7 +66,7 @@ with source_column:
         try:
             cifar = datasets.cifar10(str(datasets.data_dir()), False)
         except DatasetError:
-            st.info(t("transforms.cifar_missing"), icon="📦")
+            st.info(t("transforms.cifar_missing"), icon=":material/inventory_2:")
             if any(spec.key == "datasets" for spec in PAGES):
                 st.page_link("pages/datasets.py", label=t("transforms.open_datasets"))
         else:

@@ -68,4 +68,4 @@ def error_text(error: PlaygroundError) -> str:
 
 def show_error(error: PlaygroundError) -> None:
     """Show a core error once, at the edge, as `st.error` (never a traceback)."""
-    st.error(error_text(error), icon="⚠️")
+    st.error(error_text(error), icon=":material/error:")
