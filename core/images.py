@@ -50,7 +50,7 @@ def decode_image(data: bytes, *, min_side: int | None = None) -> Image.Image:
                 image.draft("RGB", (min_side, min_side))
             image.seek(0)
             image.load()
-            image = ImageOps.exif_transpose(image)
+            ImageOps.exif_transpose(image, in_place=True)  # our own copy: no second one
             return _to_rgb(image)
     except ImageDecodeError:
         raise
