@@ -18,8 +18,8 @@ from typing import Union
 
 import torch
 
-from core import config
 from core.errors import PlaygroundError
+from core.tensors import check_count
 
 MAX_EXPRESSION_CHARS = 500
 MAX_INTEGER = 10**9  # larger literals are refused before torch sees them
@@ -501,14 +501,13 @@ def _check_broadcast(left: object, right: object) -> None:
     # `t[:, 0] > t` on a (N, 1) tensor broadcasts to (N, N): refuse it before allocating.
     if isinstance(left, torch.Tensor) and isinstance(right, torch.Tensor):
         shape = _with_torch_errors(lambda: torch.broadcast_shapes(left.shape, right.shape))
-        if shape.numel() > config.MAX_TENSOR_ELEMENTS:
-            raise IndexApplyError(
-                f"The mask would broadcast to {shape.numel():,} elements; the limit is "
-                f"{config.MAX_TENSOR_ELEMENTS:,}. Compare tensors of the same shape.",
-                key="tensors.index_result_too_large",
-                count=shape.numel(),
-                limit=config.MAX_TENSOR_ELEMENTS,
-            )
+        check_count(
+            shape.numel(),
+            error=IndexApplyError,
+            key="tensors.index_result_too_large",
+            what="The mask would broadcast to",
+            advice="Compare tensors of the same shape.",
+        )
 
 
 def _with_torch_errors(compute: Callable[[], object]) -> object:
@@ -570,14 +569,13 @@ def apply_index(tensor: torch.Tensor, parsed: ParsedIndex) -> IndexResult:
     """
     index = build_index(parsed, tensor)
     shape = result_shape(tensor, index)
-    if shape.numel() > config.MAX_TENSOR_ELEMENTS:
-        raise IndexApplyError(
-            f"The result would hold {shape.numel():,} elements; the limit is "
-            f"{config.MAX_TENSOR_ELEMENTS:,}. Select fewer.",
-            key="tensors.index_result_too_large",
-            count=shape.numel(),
-            limit=config.MAX_TENSOR_ELEMENTS,
-        )
+    check_count(
+        shape.numel(),
+        error=IndexApplyError,
+        key="tensors.index_result_too_large",
+        what="The result would hold",
+        advice="Select fewer.",
+    )
     result = _with_torch_errors(lambda: tensor[index])
     # Index a tensor of flat positions the same way: PyTorch tells which elements it picked.
     positions = torch.arange(tensor.numel(), dtype=_position_dtype(tensor)).reshape(tensor.shape)

@@ -16,8 +16,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from core import config
 from core.errors import PlaygroundError
+from core.tensors import check_count
 
 COMBINE_OPS = ("cat", "stack", "hstack", "vstack")
 SPLIT_OPS = ("split", "chunk", "unbind", "tensor_split")
@@ -87,14 +87,13 @@ _HINTS = {"tensors.view_not_contiguous": "view size is not compatible"}
 
 
 def _check_count(shape: torch.Size) -> None:
-    if shape.numel() > config.MAX_TENSOR_ELEMENTS:
-        raise OperationError(
-            f"The result would hold {shape.numel():,} elements; the limit is "
-            f"{config.MAX_TENSOR_ELEMENTS:,}. Use smaller tensors.",
-            key="tensors.result_too_large",
-            count=shape.numel(),
-            limit=config.MAX_TENSOR_ELEMENTS,
-        )
+    check_count(
+        shape.numel(),
+        error=OperationError,
+        key="tensors.result_too_large",
+        what="The result would hold",
+        advice="Use smaller tensors.",
+    )
 
 
 def _positions(tensor: torch.Tensor) -> torch.Tensor:

@@ -139,6 +139,20 @@ def format_shape(shape: tuple[int, ...]) -> str:
     return ", ".join(map(str, shape))
 
 
+def check_count(
+    count: int, *, error: type[PlaygroundError], key: str, what: str, advice: str
+) -> None:
+    """Refuse `count` elements above `config.MAX_TENSOR_ELEMENTS` with `error(key=key)`, worded
+    as "<what> <count> elements; the limit is <limit>. <advice>"."""
+    if count > config.MAX_TENSOR_ELEMENTS:
+        raise error(
+            f"{what} {count:,} elements; the limit is {config.MAX_TENSOR_ELEMENTS:,}. {advice}",
+            key=key,
+            count=count,
+            limit=config.MAX_TENSOR_ELEMENTS,
+        )
+
+
 def check_size(shape: tuple[int, ...], dtype: torch.dtype) -> None:
     """Refuse a tensor of `shape` and `dtype` larger than the playground's limits.
 
@@ -147,14 +161,13 @@ def check_size(shape: tuple[int, ...], dtype: torch.dtype) -> None:
             `config.MAX_TENSOR_BYTES` bytes.
     """
     count = math.prod(shape)
-    if count > config.MAX_TENSOR_ELEMENTS:
-        raise TensorRecipeError(
-            f"A tensor of shape {tuple(shape)} holds {count:,} elements; the limit is "
-            f"{config.MAX_TENSOR_ELEMENTS:,}. Use a smaller shape.",
-            key="tensors.too_many_elements",
-            count=count,
-            limit=config.MAX_TENSOR_ELEMENTS,
-        )
+    check_count(
+        count,
+        error=TensorRecipeError,
+        key="tensors.too_many_elements",
+        what=f"A tensor of shape {tuple(shape)} holds",
+        advice="Use a smaller shape.",
+    )
     size = count * torch.empty((), dtype=dtype).element_size()
     if size > config.MAX_TENSOR_BYTES:
         raise TensorRecipeError(
