@@ -50,7 +50,8 @@ def decode_image(data: bytes, *, min_side: int | None = None) -> Image.Image:
                 image.draft("RGB", (min_side, min_side))
             image.seek(0)
             image.load()
-            ImageOps.exif_transpose(image, in_place=True)  # our own copy: no second one
+            # A copy, even when upright: a plain Image, detached from the file's plugin object.
+            image = ImageOps.exif_transpose(image)
             return _to_rgb(image)
     except ImageDecodeError:
         raise

@@ -264,13 +264,9 @@ with browse:
 
     caption = f"{source.name} #{index} ({classes[target]})"
     actions = st.columns(2)
-    if (config.PROJECT_ROOT / "pages/classify.py").exists() and actions[0].button(
-        t("datasets.classify"), key="datasets_classify", icon=":material/search:"
-    ):
+    if actions[0].button(t("datasets.classify"), key="datasets_classify", icon=":material/search:"):
         handoff.send("classify", handoff.HandedImage(image, caption), page_path="pages/classify.py")
-    if (config.PROJECT_ROOT / "pages/transforms.py").exists() and actions[1].button(
-        t("datasets.transform"), key="datasets_transform", icon=":material/tune:"
-    ):
+    if actions[1].button(t("datasets.transform"), key="datasets_transform", icon=":material/tune:"):
         handoff.send(
             "transforms", handoff.HandedImage(image, caption), page_path="pages/transforms.py"
         )

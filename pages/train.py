@@ -12,7 +12,6 @@ from ui import training as runs
 from ui.datasets import data_dir
 from ui.frame import require_frame
 from ui.i18n import show_error, t
-from ui.navigation import PAGES
 
 require_frame()
 
@@ -70,10 +69,9 @@ try:
         train_images, test_images = runs.folder_split(folder.strip())
 except DatasetError:
     st.info(t("train.cifar_missing", root=str(data_dir())), icon=":material/inventory_2:")
-    if any(spec.key == "datasets" for spec in PAGES):
-        st.page_link(
-            "pages/datasets.py", label=t("train.open_datasets"), icon=":material/arrow_forward:"
-        )
+    st.page_link(
+        "pages/datasets.py", label=t("train.open_datasets"), icon=":material/arrow_forward:"
+    )
     st.stop()
 except PlaygroundError as error:
     show_error(error)
@@ -394,7 +392,6 @@ if st.button(t("train.use_in_classify"), key="train_use"):
         image_size=32,
     )
     st.success(t("train.used_in_classify", name=name), icon=":material/check_circle:")
-    if any(spec.key == "classify" for spec in PAGES):
-        st.page_link(
-            "pages/classify.py", label=t("train.open_classify"), icon=":material/arrow_forward:"
-        )
+    st.page_link(
+        "pages/classify.py", label=t("train.open_classify"), icon=":material/arrow_forward:"
+    )

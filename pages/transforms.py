@@ -11,7 +11,6 @@ from ui import datasets, handoff
 from ui import transforms as studio
 from ui.frame import require_frame
 from ui.i18n import show_error, t
-from ui.navigation import PAGES
 
 require_frame()
 
@@ -67,8 +66,7 @@ with source_column:
             cifar = datasets.cifar10(str(datasets.data_dir()), False)
         except DatasetError:
             st.info(t("transforms.cifar_missing"), icon=":material/inventory_2:")
-            if any(spec.key == "datasets" for spec in PAGES):
-                st.page_link("pages/datasets.py", label=t("transforms.open_datasets"))
+            st.page_link("pages/datasets.py", label=t("transforms.open_datasets"))
         else:
             index = st.number_input(
                 t("transforms.cifar_index"), 0, len(cifar) - 1, 0, key="transforms_cifar_index"
@@ -252,9 +250,7 @@ with code_tab:
     if st.session_state.get(studio.LOAD_ERROR_KEY) is not None:
         show_error(st.session_state[studio.LOAD_ERROR_KEY])
     st.caption(t("transforms.link_note"))
-    if studio.training_page_exists() and st.button(
-        t("transforms.use_for_training"), key="transforms_use_for_training"
-    ):
+    if st.button(t("transforms.use_for_training"), key="transforms_use_for_training"):
         handoff.send(
             "train",
             handoff.HandedPipeline(

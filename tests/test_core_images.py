@@ -183,3 +183,9 @@ def test_large_jpeg_is_drafted_to_the_needed_size():
 def test_upload_formats_are_allow_listed():
     assert "EPS" not in config.IMAGE_FORMATS
     assert set(config.IMAGE_FORMATS) == {"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"}
+
+
+@pytest.mark.parametrize("format", ["PNG", "JPEG", "GIF", "TIFF"])
+def test_the_result_is_a_plain_image_detached_from_its_file(format):
+    decoded = decode_image(encode(Image.new("RGB", (8, 8), "red"), format))
+    assert type(decoded) is Image.Image  # picklable and hashable by st.cache_data

@@ -12,7 +12,6 @@ from core import transforms
 from core.samples import DEFAULT_SAMPLE, load_sample, sample_path
 from tests.test_app import APP, TIMEOUT_S, run_page
 from ui import handoff
-from ui import transforms as studio
 from ui.datasets import DATA_DIR_KEY
 from ui.transforms import STEPS_KEY
 
@@ -210,15 +209,6 @@ def test_an_uploaded_photo_is_a_source_and_a_broken_one_is_explained():
     at.file_uploader(key="transforms_upload").upload("cup.png", b"not a png", "image/png").run()
     assert not at.exception
     assert any("Not an image" in error for error in _errors(at))
-
-
-def test_use_for_training_is_offered_only_with_a_training_page():
-    at = run_page("transforms")
-    offered = any(button.key == "transforms_use_for_training" for button in at.button)
-    assert offered == studio.training_page_exists()
-    if offered:
-        at.button(key="transforms_use_for_training").click().run()
-        assert not at.exception
 
 
 def test_an_empty_pipeline_passes_the_image_through():

@@ -16,7 +16,6 @@ from core.images import decode_image
 from core.samples import load_sample
 from core.transforms import CATALOGUE, Param, Step, TransformError
 from ui.i18n import t
-from ui.navigation import PAGES
 
 STEPS_KEY = "transforms_steps"  # list of {"id": int, "name": str, "params": dict}
 OPENED_KEY = "transforms_opened"  # id of the step whose editor starts expanded
@@ -230,12 +229,6 @@ def _number_input(param: Param, key: str, value: Any, help_text: str) -> int | f
         key=key,
         help=help_text,
     )
-
-
-def training_page_exists() -> bool:
-    """Whether the Train page (built separately) is part of this app."""
-    registered = any(spec.path == TRAIN_PAGE for spec in PAGES)
-    return registered and (config.PROJECT_ROOT / TRAIN_PAGE).exists()
 
 
 # --- sources -------------------------------------------------------------------------------
