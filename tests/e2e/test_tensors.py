@@ -19,6 +19,7 @@ def test_slice_control_changes_the_highlighted_cells(page, app_url):
     page.get_by_text("Index and slice").wait_for()
     # The default index [1:, ::2] of a 3×4 tensor selects 2 rows × 2 columns.
     page.wait_for_function(f"() => ({HIGHLIGHTED})() === 4")
+    wait_for_app(page)  # a value typed while the script still runs can be redrawn away
     start = page.get_by_role("spinbutton", name="start").first  # dim 0
     start.fill("0")
     start.press("Enter")
