@@ -190,8 +190,9 @@ class _TinyNet(nn.Module):
         return self.head(self.features(x))
 
 
-def test_a_model_trained_in_the_app_classifies_with_its_own_labels():
-    trained = TrainedModel(
+def tiny_trained_model() -> TrainedModel:
+    """A three-class 16×16 network, as the Train page would hand it over."""
+    return TrainedModel(
         name="Tiny",
         module=_TinyNet().eval(),
         categories=("ant", "bee", "cat"),
@@ -199,6 +200,10 @@ def test_a_model_trained_in_the_app_classifies_with_its_own_labels():
         std=(0.25, 0.25, 0.25),
         image_size=16,
     )
+
+
+def test_a_model_trained_in_the_app_classifies_with_its_own_labels():
+    trained = tiny_trained_model()
     classifier = models.from_trained(trained)
     predictions = models.classify(Image.new("RGB", (40, 30), "red"), model=classifier, top_k=5)
     assert sorted(p.label for p in predictions) == ["ant", "bee", "cat"]

@@ -11,10 +11,9 @@ import pytest
 from PIL import Image
 
 from core import config, downloads, models, samples
-from core.trained import TrainedModel
 from tests.corpus import SAMPLES
 from tests.test_app import run_page
-from tests.test_core_models import _TinyNet
+from tests.test_core_models import tiny_trained_model
 from ui import handoff
 
 
@@ -126,14 +125,7 @@ def test_an_image_handed_over_by_another_page_is_kept_across_reruns():
 
 def test_a_model_trained_on_the_train_page_can_be_picked():
     at = run_page("classify")
-    trained = TrainedModel(
-        name="Tiny",
-        module=_TinyNet().eval(),
-        categories=("ant", "bee", "cat"),
-        mean=(0.5, 0.5, 0.5),
-        std=(0.25, 0.25, 0.25),
-        image_size=16,
-    )
+    trained = tiny_trained_model()
     at.session_state[handoff.TRAINED_MODELS] = {"Tiny": trained}
     at.run()
     at.selectbox(key="classify_model").set_value("trained:Tiny").run()
