@@ -341,6 +341,21 @@ def _build_torchvision(record: ModelRecord) -> nn.Module:
     return module
 
 
+def trained_preprocessing(trained) -> Preprocessing:
+    """The one preprocessing of a `core.trained.TrainedModel`, for a photo of any size.
+
+    Classify, the exported files' loader code and the deploy checks all use this record:
+    Resize(image_size) on the shorter side + CenterCrop(image_size) with its own mean/std.
+    """
+    return Preprocessing(
+        resize_size=trained.image_size,
+        crop_size=trained.image_size,
+        interpolation="bilinear",
+        mean=tuple(trained.mean),
+        std=tuple(trained.std),
+    )
+
+
 def from_trained(trained) -> Classifier:
     """A `core.trained.TrainedModel` as a Classifier (on the CPU, where it was trained).
 
@@ -354,13 +369,7 @@ def from_trained(trained) -> Classifier:
         source="trained",
         weights="",
         weights_enum=None,
-        preprocessing=Preprocessing(
-            resize_size=trained.image_size,
-            crop_size=trained.image_size,
-            interpolation="bilinear",
-            mean=tuple(trained.mean),
-            std=tuple(trained.std),
-        ),
+        preprocessing=trained_preprocessing(trained),
         meta=ModelMeta(
             categories=tuple(trained.categories),
             num_params=sum(p.numel() for p in trained.module.parameters()),

@@ -14,6 +14,7 @@ class TrainedModel:
 
     Attributes:
         name: shown in the model picker, e.g. "SmallVGG · CIFAR-10 · 3 epochs".
+        net: its architecture, a key of `core.nets.NETS` (to rebuild it from a state_dict).
         module: the network in eval mode on the CPU; never mutated after it is stored.
         categories: its class names, index i is output logit i.
         mean, std: per-channel Normalize values it was trained with (RGB, inputs in [0, 1]).
@@ -21,6 +22,7 @@ class TrainedModel:
     """
 
     name: str
+    net: str
     module: torch.nn.Module
     categories: tuple[str, ...]
     mean: tuple[float, float, float]

@@ -4,7 +4,7 @@ from core import config, models, samples, snippets
 from core.cam import grad_cam
 from core.errors import PlaygroundError
 from core.images import decode_image
-from ui import handoff
+from ui import handoff, state
 from ui.classify import channel_histogram, download_weights, top_k_chart
 from ui.frame import require_frame
 from ui.i18n import show_error, t
@@ -55,7 +55,7 @@ with input_column:
         st.caption(t("classify.handed_from", caption=st.session_state[HANDED].caption))
 
 # --- The model ------------------------------------------------------------------------------
-trained_models = st.session_state.get(handoff.TRAINED_MODELS, {})
+trained_models = state.trained_models()
 registry = models.registry()
 choices = list(registry) + [TRAINED_PREFIX + name for name in trained_models]
 # Labels are looked up in dicts built here: AppTest calls format_func outside the script run.

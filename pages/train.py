@@ -7,7 +7,7 @@ from core import config, export, nets, training
 from core.datasets import DatasetError
 from core.errors import PlaygroundError
 from core.trained import TrainedModel
-from ui import handoff
+from ui import handoff, state
 from ui import training as runs
 from ui.datasets import data_dir
 from ui.frame import require_frame
@@ -383,13 +383,16 @@ if st.button(t("train.use_in_classify"), key="train_use"):
         epochs=len(result.epochs),
         id=run.id,
     )
-    st.session_state.setdefault(handoff.TRAINED_MODELS, {})[name] = TrainedModel(
-        name=name,
-        module=copy.deepcopy(result.model).cpu().eval(),
-        categories=evaluation.categories,
-        mean=run.setup.mean,
-        std=run.setup.std,
-        image_size=32,
+    state.keep_trained_model(
+        TrainedModel(
+            name=name,
+            net=run.setup.net,
+            module=copy.deepcopy(result.model).cpu().eval(),
+            categories=evaluation.categories,
+            mean=run.setup.mean,
+            std=run.setup.std,
+            image_size=32,
+        )
     )
     st.success(t("train.used_in_classify", name=name), icon=":material/check_circle:")
     st.page_link(

@@ -194,6 +194,7 @@ def tiny_trained_model() -> TrainedModel:
     """A three-class 16×16 network, as the Train page would hand it over."""
     return TrainedModel(
         name="Tiny",
+        net="tiny",
         module=_TinyNet().eval(),
         categories=("ant", "bee", "cat"),
         mean=(0.5, 0.5, 0.5),

@@ -14,7 +14,7 @@ from core import config, downloads, models, samples
 from tests.corpus import SAMPLES
 from tests.test_app import run_page
 from tests.test_core_models import tiny_trained_model
-from ui import handoff
+from ui import handoff, state
 
 
 def _verdict(at) -> str:
@@ -126,7 +126,7 @@ def test_an_image_handed_over_by_another_page_is_kept_across_reruns():
 def test_a_model_trained_on_the_train_page_can_be_picked():
     at = run_page("classify")
     trained = tiny_trained_model()
-    at.session_state[handoff.TRAINED_MODELS] = {"Tiny": trained}
+    at.session_state[state.TRAINED_MODELS] = {"Tiny": trained}
     at.run()
     at.selectbox(key="classify_model").set_value("trained:Tiny").run()
     assert not at.exception

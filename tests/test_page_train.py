@@ -13,7 +13,7 @@ from torchvision.transforms import v2
 from core.trained import TrainedModel
 from core.training import TrainConfig
 from tests.test_app import run_page
-from ui import handoff
+from ui import handoff, state
 from ui import training as runs
 
 RUN_TIMEOUT_S = 240
@@ -76,7 +76,7 @@ def test_a_tiny_run_shows_curves_evaluation_and_deploys(cifar10_root):
     assert len(at.get("download_button")) == 3
 
     at.button(key="train_use").click().run()
-    (trained,) = at.session_state[handoff.TRAINED_MODELS].values()
+    (trained,) = at.session_state[state.TRAINED_MODELS].values()
     assert isinstance(trained, TrainedModel)
     assert len(trained.categories) == 10 and trained.image_size == 32
     assert not trained.module.training

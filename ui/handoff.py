@@ -39,6 +39,3 @@ class HandedPipeline:
     compose: Any  # a torchvision.transforms.v2.Compose, ready to apply
     description: str  # the pipeline as JSON, for display
 
-
-# Where each page keeps what other pages give it (keys of st.session_state).
-TRAINED_MODELS = "trained_models"  # dict[str, core.trained.TrainedModel], filled by Train
