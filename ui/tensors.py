@@ -331,7 +331,7 @@ def show_tensor(
     """
     tensor = tensor.detach().cpu()
     if tensor.dim() == 0:
-        st.code(_format_value(tensor.item()), language="text")
+        st.text(_format_value(tensor.item()))
         return
     if tensor.dim() <= 2:
         _show_matrix(_as_matrix(tensor), _as_matrix(marks), key=key, heatmap=heatmap)
