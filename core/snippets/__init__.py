@@ -5,7 +5,7 @@ fresh `python` in an empty folder holding only the files it names, and prints wh
 shows. Comments follow the UI language (`language="en"` or `"zh"`).
 """
 
-from core.snippets.classify import classification_code
+from core.snippets.classify import cam_code, classification_code
 from core.snippets.datasets import browse_code, detail_code, overview_code
 from core.snippets.nets import CLASS_NAMES, net_code, net_imports, summary_code
 from core.snippets.tensors import tensor_code
@@ -15,6 +15,7 @@ from core.snippets.transforms import pipeline_lines, transforms_code
 __all__ = [
     "CLASS_NAMES",
     "browse_code",
+    "cam_code",
     "classification_code",
     "detail_code",
     "net_code",
