@@ -30,6 +30,9 @@ MAX_TENSOR_BYTES = 64 * 1024 * 1024
 DOWNLOAD_TIMEOUT_S = 30.0
 DOWNLOAD_CHUNK_BYTES = 1 << 16
 
+# Page state in the URL: longer text values from a link are refused (a typed list is the longest).
+MAX_URL_TEXT = 20_000
+
 LANGUAGES = {"en": "English", "zh": "简体中文"}
 DEFAULT_LANGUAGE = "en"
 

@@ -4,7 +4,7 @@ from core import config, models, samples, snippets
 from core.cam import grad_cam
 from core.errors import PlaygroundError
 from core.images import decode_image
-from ui import handoff, state
+from ui import state
 from ui.classify import channel_histogram, download_weights, top_k_chart
 from ui.frame import require_frame
 from ui.i18n import show_error, t
@@ -19,7 +19,7 @@ st.title(t("classify.title"))
 st.caption(t("classify.intro"))
 
 # --- The photo ------------------------------------------------------------------------------
-if (handed := handoff.take("classify")) is not None:
+if (handed := state.take("classify")) is not None:
     st.session_state[HANDED] = handed
     st.session_state["classify_source"] = "handed"
 sources = ["sample", "upload", "camera"] + (["handed"] if HANDED in st.session_state else [])
@@ -82,7 +82,7 @@ with model_column:
                     st.rerun()
             except PlaygroundError as error:
                 show_error(error)
-            st.stop()
+            state.stop()
 
 try:
     if choice in registry:
@@ -92,7 +92,7 @@ try:
         model = models.from_trained(trained_models[choice.removeprefix(TRAINED_PREFIX)])
 except PlaygroundError as error:
     show_error(error)
-    st.stop()
+    state.stop()
 record = model.record
 
 # Every byte that enters goes through the one safe decoder, at the scale the model needs.
@@ -103,18 +103,18 @@ try:
     elif source == "upload":
         if upload is None:
             st.info(t("classify.need_upload"), icon=":material/upload:")
-            st.stop()
+            state.stop()
         image = decode_image(upload.getvalue(), min_side=min_side)
     elif source == "camera":
         if photo is None:
             st.info(t("classify.need_camera"), icon=":material/photo_camera:")
-            st.stop()
+            state.stop()
         image = decode_image(photo.getvalue(), min_side=min_side)
     else:
         image = st.session_state[HANDED].image
 except PlaygroundError as error:
     show_error(error)
-    st.stop()
+    state.stop()
 
 # --- The result -----------------------------------------------------------------------------
 result = models.predict(image, model=model)

@@ -7,9 +7,8 @@ from core import config, export, nets, training
 from core.datasets import DatasetError
 from core.errors import PlaygroundError
 from core.trained import TrainedModel
-from ui import handoff, state
+from ui import state
 from ui import training as runs
-from ui.datasets import data_dir
 from ui.frame import require_frame
 from ui.i18n import show_error, t
 
@@ -23,11 +22,11 @@ st.caption(t("train.summary"))
 
 run = runs.current_run()
 running = run is not None and run.active
-handed = handoff.take("train")
+handed = state.take("train")
 if handed is not None:
     st.session_state[PIPELINE_KEY] = handed
     st.session_state["train_augmentation"] = "pipeline"
-pipeline: handoff.HandedPipeline | None = st.session_state.get(PIPELINE_KEY)
+pipeline: state.HandedPipeline | None = st.session_state.get(PIPELINE_KEY)
 
 # 1. Model ---------------------------------------------------------------------------------
 st.header(t("train.model_header"))
@@ -59,23 +58,23 @@ source = st.radio(
 )
 try:
     if source == "cifar10":
-        train_images = runs.cifar_images(str(data_dir()), True)
-        test_images = runs.cifar_images(str(data_dir()), False)
+        train_images = runs.cifar_images(str(state.data_dir()), True)
+        test_images = runs.cifar_images(str(state.data_dir()), False)
     else:
         folder = st.text_input(t("train.folder"), key="train_folder", help=t("train.folder_help"))
         if not folder.strip():
             st.info(t("train.folder_missing"), icon=":material/folder_off:")
-            st.stop()
+            state.stop()
         train_images, test_images = runs.folder_split(folder.strip())
 except DatasetError:
-    st.info(t("train.cifar_missing", root=str(data_dir())), icon=":material/inventory_2:")
+    st.info(t("train.cifar_missing", root=str(state.data_dir())), icon=":material/inventory_2:")
     st.page_link(
         "pages/datasets.py", label=t("train.open_datasets"), icon=":material/arrow_forward:"
     )
-    st.stop()
+    state.stop()
 except PlaygroundError as error:
     show_error(error)
-    st.stop()
+    state.stop()
 
 categories = train_images.categories
 st.caption(
@@ -176,7 +175,7 @@ with st.expander(t("train.code_header")):
         runs.training_code(
             net_name,
             settings,
-            data_dir=str(data_dir()),
+            data_dir=str(state.data_dir()),
             subset=int(subset_size),
             folder=None if source == "cifar10" else folder.strip(),
             mean=mean,
@@ -227,7 +226,7 @@ if st.button(t("train.start"), type="primary", key="train_start", disabled=runni
 
 if run is None:
     st.info(t("train.no_run"), icon=":material/flag:")
-    st.stop()
+    state.stop()
 
 
 # 4. Progress (polled while the thread trains) ---------------------------------------------
@@ -290,10 +289,10 @@ st.fragment(show_progress, run_every=runs.POLL_SECONDS if running else None)()
 if run.failure is not None:
     if isinstance(run.failure, PlaygroundError):
         show_error(run.failure)
-        st.stop()
+        state.stop()
     raise run.failure
 if run.evaluation is None:
-    st.stop()
+    state.stop()
 
 # 5. Evaluate ------------------------------------------------------------------------------
 result, evaluation = run.result, run.evaluation
@@ -343,7 +342,7 @@ else:
     st.success(t("train.no_mistakes"))
 with st.expander(t("train.evaluate_code_header")):
     st.code(
-        runs.evaluation_code(data_dir=str(data_dir()), test_size=evaluation.count),
+        runs.evaluation_code(data_dir=str(state.data_dir()), test_size=evaluation.count),
         language="python",
     )
 

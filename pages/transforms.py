@@ -7,7 +7,7 @@ from core.datasets import DatasetError
 from core.errors import ImageDecodeError
 from core.samples import SAMPLES
 from core.transforms import CATALOGUE, PRESETS, TransformError
-from ui import datasets, handoff
+from ui import datasets, state
 from ui import transforms as studio
 from ui.frame import require_frame
 from ui.i18n import show_error, t
@@ -21,8 +21,8 @@ STEPS_PER_ROW = 6
 st.title(t("transforms.title"))
 st.caption(t("transforms.intro"))
 
-handed = handoff.take("transforms")
-if isinstance(handed, handoff.HandedImage):
+handed = state.take("transforms")
+if isinstance(handed, state.HandedImage):
     st.session_state["transforms_handed"] = handed
     st.session_state["transforms_source"] = "handed"
 url_error = studio.init_pipeline()
@@ -63,7 +63,7 @@ with source_column:
                 show_error(error)
     elif source == "cifar10":
         try:
-            cifar = datasets.cifar10(str(datasets.data_dir()), False)
+            cifar = datasets.cifar10(str(state.data_dir()), False)
         except DatasetError:
             st.info(t("transforms.cifar_missing"), icon=":material/inventory_2:")
             st.page_link("pages/datasets.py", label=t("transforms.open_datasets"))
@@ -121,7 +121,7 @@ studio.remember_in_url(pipeline)
 
 if image is None:
     st.info(t("transforms.no_image"))
-    st.stop()
+    state.stop()
 
 # --- draws ---------------------------------------------------------------------------------
 st.subheader(t("transforms.draws_header"))
@@ -140,7 +140,7 @@ try:
     draws = studio.shown_draws(image, pipeline_json, int(seed), count)
 except TransformError as error:
     show_error(error)
-    st.stop()
+    state.stop()
 
 cells = [(t("transforms.original"), studio.thumbnail(image), [])]
 for number, (shown, drawn) in enumerate(draws):
@@ -251,11 +251,10 @@ with code_tab:
         show_error(st.session_state[studio.LOAD_ERROR_KEY])
     st.caption(t("transforms.link_note"))
     if st.button(t("transforms.use_for_training"), key="transforms_use_for_training"):
-        handoff.send(
+        state.send(
             "train",
-            handoff.HandedPipeline(
+            state.HandedPipeline(
                 compose=transforms.build(pipeline),
                 description=transforms.to_json(pipeline, indent=2),
             ),
-            page_path=studio.TRAIN_PAGE,
         )

@@ -10,8 +10,12 @@ import streamlit as st
 
 from core import config
 from core.errors import PlaygroundError
+from ui import state
 
-_STATE_KEY = "lang"
+# The switch's key and `?lang=`; kept in the link even for English, so a shared link says it.
+LANG = state.UrlChoice(
+    "lang", "lang", config.DEFAULT_LANGUAGE, always=True, options=tuple(config.LANGUAGES)
+)
 
 
 @functools.cache
@@ -31,7 +35,7 @@ def _flatten(table: dict[str, Any], prefix: str = ""):
 
 def language() -> str:
     """The language of this session: the switch's value, else `?lang=`, else English."""
-    chosen = st.session_state.get(_STATE_KEY) or st.query_params.get("lang")
+    chosen = state.bind(LANG)
     return chosen if chosen in config.LANGUAGES else config.DEFAULT_LANGUAGE
 
 
@@ -44,18 +48,15 @@ def t(key: str, **params: Any) -> str:
 
 
 def language_switch() -> str:
-    """The sidebar's English / 简体中文 switch; mirrors the choice into `?lang=` for links."""
-    if _STATE_KEY not in st.session_state:
-        st.session_state[_STATE_KEY] = language()
-    st.sidebar.radio(
+    """The sidebar's English / 简体中文 switch; the end of the run writes it into `?lang=`."""
+    language()
+    return st.sidebar.radio(
         "Language / 语言",
         options=list(config.LANGUAGES),
         format_func=config.LANGUAGES.__getitem__,
-        key=_STATE_KEY,
+        key=LANG.key,
         horizontal=True,
     )
-    st.query_params["lang"] = st.session_state[_STATE_KEY]
-    return st.session_state[_STATE_KEY]
 
 
 def error_text(error: PlaygroundError) -> str:
