@@ -56,7 +56,26 @@ def language_switch() -> str:
         format_func=config.LANGUAGES.__getitem__,
         key=LANG.key,
         horizontal=True,
+        on_change=_relabel_choices,
     )
+
+
+def _relabel_choices() -> None:
+    """Hand every choice back to its widget when the language changes, so the browser is sent
+    the choice under its new label. Widgets store language-neutral keys and translate in
+    `format_func`, but the browser holds a choice as its label: untold, a radio would show no
+    selection and a selectbox the old words, and the next click would lose the choice."""
+    for key in list(st.session_state):
+        value = st.session_state[key]
+        if key != LANG.key and _is_choice(value):
+            st.session_state[key] = value
+
+
+def _is_choice(value: Any) -> bool:
+    # Keys and numbers; not booleans (buttons refuse to be set) nor files or pipelines.
+    if isinstance(value, list | tuple):
+        return bool(value) and all(_is_choice(item) for item in value)
+    return isinstance(value, str | int) and not isinstance(value, bool)
 
 
 def error_text(error: PlaygroundError) -> str:
