@@ -23,10 +23,7 @@ from core import config
 from core.errors import PlaygroundError
 from core.images import decode_image
 from core.nets import build
-
-# torchvision's reference values for CIFAR-10 (per channel, inputs in [0, 1]).
-CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
-CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+from core.transforms import CIFAR10_MEAN, CIFAR10_STD  # defined once, beside ImageNet's
 
 AUGMENTATIONS = ("none", "standard")  # "standard": random crop (padding 4) + horizontal flip
 SCHEDULES = ("none", "step", "cosine", "onecycle")

@@ -1,9 +1,9 @@
 import streamlit as st
 import torch
 
-from core import tensor_ops
+from core import config, tensor_ops
 from core.errors import PlaygroundError
-from core.indexing import MAX_EXPRESSION_CHARS, apply_index, parse_index, write_through
+from core.indexing import apply_index, write_through
 from core.tensors import TensorRecipe, build_tensor, describe
 from ui import state
 from ui import tensors as view
@@ -67,16 +67,16 @@ try:
         st.subheader(t("tensors.index_header"))
         default_index = {0: "[None]", 1: "[::2]"}.get(source.dim(), "[1:, ::2]")
         expression = state.bind(
-            state.UrlText("t_i", view.INDEX_KEY, default_index, max_length=MAX_EXPRESSION_CHARS)
+            state.UrlText("t_i", view.INDEX_KEY, default_index, max_length=config.MAX_INDEX_CHARS)
         )
-        parsed, controls = view.parse_for_controls(expression, source.dim())
-        view.sync_controls(controls)
+        typed = view.parse_for_controls(expression, source.dim())
+        view.sync_controls(typed.controls)
         st.text_input(t("tensors.index"), key=view.INDEX_KEY, help=t("tensors.index_help"))
-        if controls is None:
+        if typed.controls is None:
             st.caption(t("tensors.controls_off"))
         else:
             view.dimension_controls(source)
-        selection = apply_index(source, parsed or parse_index(expression))  # raises its error
+        selection = apply_index(source, typed.checked())  # raises the parser's error
         st.markdown(t("tensors.source_highlighted", count=int(selection.highlight.sum())))
         view.show_tensor(source, key="tensors_source", marks=selection.highlight)
         st.markdown(t("tensors.result_shape", shape=tuple(selection.result.shape)))
@@ -90,7 +90,7 @@ try:
         with st.expander(t("tensors.write_header"), expanded=False):
             st.session_state.setdefault("tensors_write_value", 100)
             value = st.number_input(t("tensors.write_value"), key="tensors_write_value")
-            written = write_through(source, parsed, value=value)
+            written = write_through(source, typed.checked(), value=value)
             changed = "tensors.write_changed" if written.changed else "tensors.write_unchanged"
             st.markdown(t(changed))
             view.show_tensor(written.source, key="tensors_written", marks=selection.highlight)

@@ -5,6 +5,7 @@ import streamlit as st
 
 from core import config, export, nets, training
 from core.datasets import DatasetError
+from core.device import available_devices
 from core.errors import PlaygroundError
 from core.trained import TrainedModel
 from ui import state
@@ -15,7 +16,6 @@ from ui.i18n import show_error, t
 require_frame()
 
 PIPELINE_KEY = "train_pipeline"  # the pipeline the Transforms page handed over, kept
-CHECKED_IMAGES = 200  # test images run through ONNX Runtime and PyTorch
 
 st.title(f":material/model_training: {t('train.title')}")
 st.caption(t("train.summary"))
@@ -156,7 +156,7 @@ weight_decay = columns[1].number_input(
     t("train.weight_decay"), 0.0, 0.1, 5e-4, format="%.5f", key="train_decay", disabled=running
 )
 seed = columns[2].number_input(t("train.seed"), 0, 2**31 - 1, 0, key="train_seed", disabled=running)
-devices = runs.available_devices()
+devices = available_devices()
 device = columns[3].selectbox(t("train.device"), devices, key="train_device", disabled=running)
 settings = training.TrainConfig(
     epochs=int(epochs),
@@ -350,7 +350,7 @@ with st.expander(t("train.evaluate_code_header")):
 st.header(t("train.deploy_header"))
 if not run.exports and st.button(t("train.export"), key="train_export", type="primary"):
     with st.spinner(t("train.exporting")):
-        run.exports.update(runs.export_all(run, checked=CHECKED_IMAGES))
+        run.exports.update(runs.export_all(run, checked=config.EXPORT_CHECKED_IMAGES))
 if run.exports:
     columns = st.columns(3)
     for column, kind in zip(columns, export.FILE_NAMES, strict=True):

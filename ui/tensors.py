@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from core import samples
+from core import config, samples
 from core.errors import PlaygroundError
 from core.indexing import (
     DimensionControl,
@@ -34,9 +34,6 @@ from core.tensors import (
 from ui import i18n, state
 from ui.i18n import t
 
-MAX_SEED = 2**53 - 1  # the largest integer a browser's number field holds exactly
-MAX_SHAPE_CHARS = 100  # a shape from a link; MAX_DIMS sizes fit easily
-MAX_ARGS_CHARS = 200  # operation arguments from a link (at most MAX_ARGS integers)
 MAX_TABLE_SIDE = 16  # cells per side of a numbers table
 MAX_HEATMAP_SIDE = 200  # cells per side of a heatmap
 MAX_SLICES = 8  # 2-D slices drawn for a 3-D+ tensor
@@ -78,7 +75,7 @@ def dim_input(section: str, ndim: int) -> int:
 
 def args_input(section: str, op: str, default: str) -> str:
     key = f"tensors_{section}_args_{op}"
-    state.bind(state.UrlText("t_args", key, default, max_length=MAX_ARGS_CHARS))
+    state.bind(state.UrlText("t_args", key, default, max_length=config.MAX_URL_ARGS_CHARS))
     return st.text_input(t(f"tensors.args_{op}"), key=key)
 
 
@@ -89,16 +86,30 @@ INDEX_KEY = "tensors_index"
 _PARTS = ("start", "stop", "step")
 
 
-def parse_for_controls(
-    expression: str, ndim: int
-) -> tuple[ParsedIndex | None, tuple[DimensionControl, ...] | None]:
-    """The parsed expression (None when it is refused) and the controls it maps onto (None
-    when it holds more than ints and slices)."""
+@dataclasses.dataclass(frozen=True)
+class TypedIndex:
+    """The typed expression, parsed once: the index or why it was refused, and the controls it
+    maps onto (None when refused or when it holds more than ints and slices)."""
+
+    parsed: ParsedIndex | None
+    error: PlaygroundError | None
+    controls: tuple[DimensionControl, ...] | None
+
+    def checked(self) -> ParsedIndex:
+        """The parsed index; raises the parser's error when it was refused."""
+        if self.parsed is None:
+            assert self.error is not None
+            raise self.error
+        return self.parsed
+
+
+def parse_for_controls(expression: str, ndim: int) -> TypedIndex:
+    """Parse the typed expression once, for the controls and for the selection."""
     try:
         parsed = parse_index(expression)
-    except PlaygroundError:
-        return None, None
-    return parsed, controls_from_index(parsed, ndim)
+    except PlaygroundError as error:
+        return TypedIndex(None, error, None)
+    return TypedIndex(parsed, None, controls_from_index(parsed, ndim))
 
 
 def sync_controls(controls: tuple[DimensionControl, ...] | None) -> None:
@@ -195,7 +206,7 @@ def recipe_form(prefix: str, *, param: str, default: TensorRecipe) -> TensorReci
         key=f"{prefix}_factory",
         format_func=lambda name: t(f"tensors.factory_{name}"),
     )
-    url("shape", state.UrlText, format_shape(default.shape), max_length=MAX_SHAPE_CHARS)
+    url("shape", state.UrlText, format_shape(default.shape), max_length=config.MAX_URL_SHAPE_CHARS)
     shape_text = columns[1].text_input(
         t("tensors.shape"), key=f"{prefix}_shape", help=t("tensors.shape_help")
     )
@@ -204,9 +215,9 @@ def recipe_form(prefix: str, *, param: str, default: TensorRecipe) -> TensorReci
     values: dict[str, Any] = {"factory": factory, "dtype": dtype}
     with columns[3]:
         if factory in ("rand", "randn", "randint"):
-            url("seed", state.UrlInt, default.seed, low=0, high=MAX_SEED)
+            url("seed", state.UrlInt, default.seed, low=0, high=config.MAX_SEED)
             values["seed"] = st.number_input(
-                t("tensors.seed"), 0, MAX_SEED, key=f"{prefix}_seed", step=1
+                t("tensors.seed"), 0, config.MAX_SEED, key=f"{prefix}_seed", step=1
             )
         if factory == "full":
             url("fill", state.UrlFloat, default.fill)
