@@ -42,7 +42,7 @@ class ImageSet:
     """Labelled images kept as one uint8 tensor; normalised only batch by batch.
 
     Attributes:
-        images: (N, 3, H, W) uint8.
+        images: (N, 3, H, W) uint8; for CIFAR-10 a view of the dataset's (N, H, W, 3) array.
         labels: (N,) int64 class indices.
         categories: class names; index i names label i.
     """
@@ -69,7 +69,9 @@ def from_arrays(data: np.ndarray, labels: Sequence[int], *, categories: Sequence
     """
     if data.dtype != np.uint8 or data.ndim != 4 or data.shape[-1] != 3:
         raise ValueError(f"expected (N, H, W, 3) uint8 images, got {data.dtype} {data.shape}")
-    images = torch.from_numpy(np.ascontiguousarray(data.transpose(0, 3, 1, 2)))
+    # A CHW view of the HWC array, not a copy: the app's cached CIFAR-10 (150 MB for the
+    # training split) is held once; batches become contiguous when they are normalised.
+    images = torch.from_numpy(data).permute(0, 3, 1, 2)
     return ImageSet(
         images, torch.as_tensor(np.asarray(labels), dtype=torch.int64), tuple(categories)
     )
@@ -134,7 +136,8 @@ def split(images: ImageSet, *, fraction: float, seed: int) -> tuple[ImageSet, Im
 
 def to_inputs(batch: torch.Tensor, *, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
     """(B, 3, H, W) uint8 → (B, 3, H, W) float32, scaled to [0, 1] then normalised."""
-    return TF.normalize(TF.to_dtype(batch, torch.float32, scale=True), list(mean), list(std))
+    scaled = TF.to_dtype(batch.contiguous(), torch.float32, scale=True)
+    return TF.normalize(scaled, list(mean), list(std))
 
 
 def random_crop_flip(

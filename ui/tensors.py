@@ -355,7 +355,8 @@ def _show_matrix(
             st.plotly_chart(_heatmap(values, marks), width="stretch", key=f"{key}_heatmap")
 
 
-def _numbers(values: torch.Tensor) -> np.ndarray:
+def as_numpy(values: torch.Tensor) -> np.ndarray:
+    """The values as a NumPy array for tables and heatmaps (dtypes NumPy lacks become float32)."""
     if values.dtype in (torch.bfloat16, torch.float16, torch.bool):
         values = values.to(torch.float32)
     return values.numpy()
@@ -374,7 +375,7 @@ def table_frame(
     if values.dtype == torch.bool:
         text = np.where(values.numpy(), "True", "False")
     elif values.is_floating_point():
-        text = np.vectorize(lambda value: f"{value:.4g}")(_numbers(values))
+        text = np.vectorize(lambda value: f"{value:.4g}")(as_numpy(values))
     else:
         text = values.numpy().astype(str)
     frame = pd.DataFrame(text.astype(object))  # object columns: no Arrow strings to build
@@ -397,7 +398,7 @@ def _styled_table(values: torch.Tensor, marks: torch.Tensor | None):
 
 def _heatmap(values: torch.Tensor, marks: torch.Tensor | None) -> go.Figure:
     shown = values[:MAX_HEATMAP_SIDE, :MAX_HEATMAP_SIDE]
-    z = _numbers(shown)
+    z = as_numpy(shown)
     small = shown.numel() <= 400
     figure = go.Figure(
         go.Heatmap(
@@ -441,7 +442,7 @@ def _heatmap(values: torch.Tensor, marks: torch.Tensor | None) -> go.Figure:
                 )
             )
         else:
-            categories = _numbers(shown_marks)
+            categories = as_numpy(shown_marks)
             figure.add_trace(
                 go.Heatmap(
                     z=categories,
