@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui import state
 from ui.i18n import language_switch, t
 from ui.navigation import PAGES
 
@@ -26,3 +27,4 @@ current = st.navigation(sections)
 language_switch()
 st.sidebar.caption(t("app.tagline"))
 current.run()
+state.write_url()  # once, at the end of the run (pages that stop early call state.stop())

@@ -22,7 +22,7 @@ import torch  # noqa: E402
 
 from core.indexing import apply_index, parse_index  # noqa: E402
 from core.tensors import TensorRecipe, build_tensor  # noqa: E402
-from ui.tensors import MAX_HEATMAP_SIDE, MAX_TABLE_SIDE, _numbers, table_frame  # noqa: E402
+from ui.tensors import MAX_HEATMAP_SIDE, MAX_TABLE_SIDE, as_numpy, table_frame  # noqa: E402
 
 SHAPE = (250, 400)  # 100,000 elements
 EXPRESSIONS = {
@@ -50,15 +50,18 @@ def interaction(tensor: torch.Tensor, text: str) -> None:
     selection = apply_index(tensor, parse_index(text))
     window = (slice(0, MAX_TABLE_SIDE), slice(0, MAX_TABLE_SIDE))
     table_frame(tensor[window], selection.highlight[window])
-    _numbers(tensor[:MAX_HEATMAP_SIDE, :MAX_HEATMAP_SIDE])
+    as_numpy(tensor[:MAX_HEATMAP_SIDE, :MAX_HEATMAP_SIDE])
     result = selection.result if selection.result.dim() == 2 else selection.result.reshape(1, -1)
     table_frame(result[window], None)
 
 
 def page_rerun_ms(repeats: int) -> float:
-    from tests.test_app import run_page
+    from streamlit.testing.v1 import AppTest
 
-    at = run_page("tensors")
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+    at.query_params["lang"] = "en"
+    at.run()
+    at.switch_page("pages/tensors.py").run()
     at.selectbox(key="tensors_factory").set_value("rand").run()
     at.text_input(key="tensors_shape").set_value(", ".join(map(str, SHAPE))).run()
     expressions = list(EXPRESSIONS)

@@ -30,6 +30,18 @@ MAX_TENSOR_BYTES = 64 * 1024 * 1024
 DOWNLOAD_TIMEOUT_S = 30.0
 DOWNLOAD_CHUNK_BYTES = 1 << 16
 
+# Index expressions typed on the Tensors page (checked before anything is evaluated).
+MAX_INDEX_CHARS = 500
+MAX_INDEX_INTEGER = 10**9  # larger literals are refused before torch sees them
+MAX_INDEX_LIST_LENGTH = 1_000
+MAX_INDEX_NESTING = 12  # brackets, parentheses and operators inside one another
+
+# Page state in the URL: longer text values from a link are refused (a typed list is the longest).
+MAX_URL_TEXT = 20_000
+MAX_URL_SHAPE_CHARS = 100  # a tensor shape; MAX_DIMS sizes fit easily
+MAX_URL_ARGS_CHARS = 200  # operation arguments (a few integers)
+MAX_SEED = 2**53 - 1  # the largest integer a browser's number field holds exactly
+
 LANGUAGES = {"en": "English", "zh": "简体中文"}
 DEFAULT_LANGUAGE = "en"
 
@@ -46,3 +58,5 @@ MAX_CONCURRENT_RUNS = 2  # training threads per server process; more wait for a 
 MAX_EPOCHS = 100
 MAX_BATCH_SIZE = 1024
 MAX_FOLDER_IMAGES = 20_000  # an ImageFolder is held in memory as 32×32 uint8
+MAX_CURVE_POINTS = 1500  # per-step points drawn; longer runs are thinned evenly
+EXPORT_CHECKED_IMAGES = 200  # test images run through ONNX Runtime and PyTorch after export

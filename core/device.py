@@ -16,13 +16,26 @@ class DeviceInfo:
     threads: int  # torch's intra-op CPU threads
 
 
+ACCELERATORS = ("cuda", "mps")  # in order of preference
+
+
+def available(kind: str) -> bool:
+    """Whether this machine has device `kind` ("cuda", "mps" or "cpu"): the app's one probe."""
+    if kind == "cuda":
+        return torch.cuda.is_available()
+    if kind == "mps":
+        return torch.backends.mps.is_available()
+    return kind == "cpu"
+
+
+def available_devices() -> list[str]:
+    """The devices this machine can compute on, best first; "cpu" is always last."""
+    return [*(kind for kind in ACCELERATORS if available(kind)), "cpu"]
+
+
 def pick_device() -> torch.device:
     """The best device available: `cuda`, then `mps`, then `cpu`."""
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    return torch.device(available_devices()[0])
 
 
 def describe_device() -> DeviceInfo:

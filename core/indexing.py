@@ -18,13 +18,14 @@ from typing import Union
 
 import torch
 
+from core import config
 from core.errors import PlaygroundError
 from core.tensors import check_count
 
-MAX_EXPRESSION_CHARS = 500
-MAX_INTEGER = 10**9  # larger literals are refused before torch sees them
-MAX_LIST_LENGTH = 1_000
-MAX_NESTING = 12  # brackets, parentheses and operators inside one another
+MAX_EXPRESSION_CHARS = config.MAX_INDEX_CHARS
+MAX_INTEGER = config.MAX_INDEX_INTEGER
+MAX_LIST_LENGTH = config.MAX_INDEX_LIST_LENGTH
+MAX_NESTING = config.MAX_INDEX_NESTING
 
 # The name the tensor goes by inside mask expressions.
 TENSOR_NAME = "t"
@@ -133,15 +134,6 @@ class ParsedIndex:
     def source(self) -> str:
         """The expression in canonical form, brackets included, e.g. `[1:3, ::2]`."""
         return f"[{_items_source(self.items)}]"
-
-    @property
-    def is_basic(self) -> bool:
-        """Whether PyTorch indexes with it as a view: only ints, slices, None and `...`."""
-        return all(not isinstance(item, IntegerList) and not _is_mask(item) for item in self.items)
-
-    @property
-    def has_mask(self) -> bool:
-        return any(_is_mask(item) for item in self.items)
 
 
 def _optional(value: int | None) -> str:

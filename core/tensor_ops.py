@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from core.device import ACCELERATORS, available
 from core.errors import PlaygroundError
 from core.tensors import check_count
 
@@ -568,11 +569,10 @@ class DeviceOption:
 
 def device_options() -> tuple[DeviceOption, ...]:
     """CUDA and MPS, each with whether it is available here."""
-    cuda = torch.cuda.is_available()
-    mps = torch.backends.mps.is_available()
-    return (
-        DeviceOption("cuda", cuda, None if cuda else "no_cuda"),
-        DeviceOption("mps", mps, None if mps else "no_mps"),
+    return tuple(
+        DeviceOption(kind, found, None if found else f"no_{kind}")
+        for kind in ACCELERATORS
+        for found in (available(kind),)
     )
 
 

@@ -23,10 +23,7 @@ from core import config
 from core.errors import PlaygroundError
 from core.images import decode_image
 from core.nets import build
-
-# torchvision's reference values for CIFAR-10 (per channel, inputs in [0, 1]).
-CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
-CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+from core.transforms import CIFAR10_MEAN, CIFAR10_STD  # defined once, beside ImageNet's
 
 AUGMENTATIONS = ("none", "standard")  # "standard": random crop (padding 4) + horizontal flip
 SCHEDULES = ("none", "step", "cosine", "onecycle")
@@ -45,7 +42,7 @@ class ImageSet:
     """Labelled images kept as one uint8 tensor; normalised only batch by batch.
 
     Attributes:
-        images: (N, 3, H, W) uint8.
+        images: (N, 3, H, W) uint8; for CIFAR-10 a view of the dataset's (N, H, W, 3) array.
         labels: (N,) int64 class indices.
         categories: class names; index i names label i.
     """
@@ -72,7 +69,9 @@ def from_arrays(data: np.ndarray, labels: Sequence[int], *, categories: Sequence
     """
     if data.dtype != np.uint8 or data.ndim != 4 or data.shape[-1] != 3:
         raise ValueError(f"expected (N, H, W, 3) uint8 images, got {data.dtype} {data.shape}")
-    images = torch.from_numpy(np.ascontiguousarray(data.transpose(0, 3, 1, 2)))
+    # A CHW view of the HWC array, not a copy: the app's cached CIFAR-10 (150 MB for the
+    # training split) is held once; batches become contiguous when they are normalised.
+    images = torch.from_numpy(data).permute(0, 3, 1, 2)
     return ImageSet(
         images, torch.as_tensor(np.asarray(labels), dtype=torch.int64), tuple(categories)
     )
@@ -137,7 +136,8 @@ def split(images: ImageSet, *, fraction: float, seed: int) -> tuple[ImageSet, Im
 
 def to_inputs(batch: torch.Tensor, *, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
     """(B, 3, H, W) uint8 → (B, 3, H, W) float32, scaled to [0, 1] then normalised."""
-    return TF.normalize(TF.to_dtype(batch, torch.float32, scale=True), list(mean), list(std))
+    scaled = TF.to_dtype(batch.contiguous(), torch.float32, scale=True)
+    return TF.normalize(scaled, list(mean), list(std))
 
 
 def random_crop_flip(

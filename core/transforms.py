@@ -32,6 +32,8 @@ from core.errors import PlaygroundError
 ParamKind = Literal["int", "float", "range", "choice", "bool", "sequence"]
 Input = Literal["any", "tensor", "float"]  # what a transform needs to act on its input
 
+# Per-channel normalisation constants (inputs in [0, 1]): ImageNet's, and torchvision's
+# reference values for CIFAR-10 (core.training uses these too).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
@@ -339,7 +341,6 @@ _SPECS = (
     ),
 )
 CATALOGUE: dict[str, TransformSpec] = {spec.name: spec for spec in _SPECS}
-GROUPS = ("geometry", "color", "auto", "tensor")
 
 
 # --- pipelines: defaults, validation, building ---------------------------------------------

@@ -6,7 +6,7 @@ from core import config, models, samples, snippets
 from core.cam import grad_cam
 from core.errors import PlaygroundError
 from core.images import decode_image
-from ui import handoff, state
+from ui import state
 from ui.classify import channel_histogram, download_weights, top_k_chart
 from ui.code import show_code
 from ui.frame import require_frame
@@ -22,7 +22,7 @@ st.title(t("classify.title"))
 st.caption(t("classify.intro"))
 
 # --- The photo ------------------------------------------------------------------------------
-if (handed := handoff.take("classify")) is not None:
+if (handed := state.take("classify")) is not None:
     st.session_state[HANDED] = handed
     st.session_state["classify_source"] = "handed"
 sources = ["sample", "upload", "camera"] + (["handed"] if HANDED in st.session_state else [])
@@ -103,7 +103,7 @@ try:
         model = models.from_trained(trained)
 except PlaygroundError as error:
     show_error(error)
-    st.stop()
+    state.stop()
 record = registry[choice] if model is None else model.record
 
 # Every byte that enters goes through the one safe decoder, at the scale the model needs.
@@ -114,18 +114,18 @@ try:
     elif source == "upload":
         if upload is None:
             st.info(t("classify.need_upload"), icon=":material/upload:")
-            st.stop()
+            state.stop()
         image = decode_image(upload.getvalue(), min_side=min_side)
     elif source == "camera":
         if photo is None:
             st.info(t("classify.need_camera"), icon=":material/photo_camera:")
-            st.stop()
+            state.stop()
         image = decode_image(photo.getvalue(), min_side=min_side)
     else:
         image = st.session_state[HANDED].image
 except PlaygroundError as error:
     show_error(error)
-    st.stop()
+    state.stop()
 
 # --- The result -----------------------------------------------------------------------------
 result = None if model is None else models.predict(image, model=model)

@@ -10,7 +10,7 @@ from core import config, snippets
 from core import datasets as core_datasets
 from core.errors import PlaygroundError
 from ui import datasets as ui_datasets
-from ui import handoff
+from ui import state
 from ui.code import show_code
 from ui.frame import require_frame
 from ui.i18n import error_text, language, show_error, t
@@ -23,7 +23,7 @@ MB = 1 << 20  # sizes in MiB, as torchvision and browsers count "163 MB"
 
 
 def remember_data_dir() -> None:
-    st.session_state[ui_datasets.DATA_DIR_KEY] = st.session_state["datasets_data_dir"].strip()
+    state.set_data_dir(st.session_state["datasets_data_dir"])
 
 
 def offer_download(root: pathlib.Path) -> None:
@@ -75,11 +75,11 @@ if kind == "folder":
     ).strip()
     if not folder:
         st.info(t("datasets.folder_info"))
-        st.stop()
+        state.stop()
     source = ui_datasets.Source("folder", str(pathlib.Path(folder).expanduser()))
 else:
     if "datasets_data_dir" not in st.session_state:
-        st.session_state["datasets_data_dir"] = str(ui_datasets.data_dir())
+        st.session_state["datasets_data_dir"] = str(state.data_dir())
     left, right = st.columns([3, 2])
     left.text_input(
         t("datasets.data_dir"),
@@ -97,7 +97,7 @@ else:
         )
         or "test"
     )
-    root = ui_datasets.data_dir()
+    root = state.data_dir()
     source = ui_datasets.Source("cifar10", str(root), train=split == "train")
 
 try:
@@ -110,7 +110,7 @@ except core_datasets.DatasetError as error:
         show_error(error)
     if source.kind == "cifar10":
         offer_download(pathlib.Path(source.root))
-    st.stop()
+    state.stop()
 
 classes = list(data.classes)
 counts = core_datasets.class_counts(data.targets, classes=len(classes))
@@ -242,7 +242,7 @@ with browse:
         image = data.image(index)
     except PlaygroundError as error:
         show_error(error)
-        st.stop()
+        state.stop()
     target = int(data.targets[index])
     pixels = np.asarray(image)
     scale = max(1, DETAIL_SCALE * 32 // max(image.size))
@@ -275,11 +275,9 @@ with browse:
     caption = f"{source.name} #{index} ({classes[target]})"
     actions = st.columns(2)
     if actions[0].button(t("datasets.classify"), key="datasets_classify", icon=":material/search:"):
-        handoff.send("classify", handoff.HandedImage(image, caption), page_path="pages/classify.py")
+        state.send("classify", state.HandedImage(image, caption))
     if actions[1].button(t("datasets.transform"), key="datasets_transform", icon=":material/tune:"):
-        handoff.send(
-            "transforms", handoff.HandedImage(image, caption), page_path="pages/transforms.py"
-        )
+        state.send("transforms", state.HandedImage(image, caption))
     show_code(
         snippets.detail_code(
             source.kind, source.root, train=source.train, index=index, language=language()

@@ -1,10 +1,11 @@
 import streamlit as st
 import torch
 
-from core import snippets, tensor_ops
+from core import config, snippets, tensor_ops
 from core.errors import PlaygroundError
-from core.indexing import apply_index, parse_index, write_through
+from core.indexing import apply_index, write_through
 from core.tensors import TensorRecipe, build_tensor, describe
+from ui import state
 from ui import tensors as view
 from ui.code import show_code
 from ui.frame import require_frame
@@ -14,6 +15,15 @@ require_frame()
 
 SECTIONS = ("index", "combine", "split", "reshape", "broadcast", "reduce", "autograd", "devices")
 SECOND_TENSOR = TensorRecipe(factory="full", shape=(1, 4), fill=10.0)
+# This page's URL values with fixed bounds; those that depend on t are declared where drawn.
+SECTION = state.UrlChoice("t_v", "tensors_section", "index", options=SECTIONS)
+TRANSPOSED = state.UrlBool("t_tr", "tensors_transposed", False)
+KEEPDIM = state.UrlBool("t_kd", "tensors_keepdim", False)
+WEIGHT = state.UrlFloat("t_w", "tensors_weight", 2.0, low=-3.0, high=3.0)
+BIAS = state.UrlFloat("t_b", "tensors_bias", 0.5, low=-3.0, high=3.0)
+POWER = state.UrlInt("t_p", "tensors_power", 2, low=1, high=5)
+SIZE = state.UrlInt("t_n", "tensors_size", 4, low=1, high=10)
+X_GRAD = state.UrlBool("t_xg", "tensors_x_grad", False)
 
 view.keep_widget_state(skip=("tensors_matmul_run",))
 st.title(t("tensors.title"))
@@ -26,8 +36,7 @@ try:
     built = build_tensor(recipe)
 except PlaygroundError as error:
     view.show_error(error)
-    view.write_url()
-    st.stop()
+    state.stop()
 source = built.tensor
 show_code(
     snippets.tensor_code(tensors=[built.code], prints=["t", "t.shape", "t.dtype", "t.stride()"]),
@@ -38,15 +47,14 @@ if recipe.factory == "image":
     st.image(view.as_picture(source), caption=t("tensors.image_caption"), width=240)
 view.show_metadata(source)
 
-view.bind("tensors_section", "v", "index", view.choice(SECTIONS))
+state.bind(SECTION)
 section = st.radio(
     t("tensors.section"),
     SECTIONS,
-    key="tensors_section",
+    key=SECTION.key,
     horizontal=True,
     format_func=lambda name: t(f"tensors.section_{name}"),
 )
-view.remember("v", section, "index")
 
 
 def second_tensor() -> tuple[torch.Tensor, str]:
@@ -89,17 +97,17 @@ try:
     if section == "index":
         st.subheader(t("tensors.index_header"))
         default_index = {0: "[None]", 1: "[::2]"}.get(source.dim(), "[1:, ::2]")
-        view.bind(view.INDEX_KEY, "i", default_index)
-        expression = st.session_state[view.INDEX_KEY]
-        view.remember("i", expression, default_index)
-        parsed, controls = view.parse_for_controls(expression, source.dim())
-        view.sync_controls(controls)
+        expression = state.bind(
+            state.UrlText("t_i", view.INDEX_KEY, default_index, max_length=config.MAX_INDEX_CHARS)
+        )
+        typed = view.parse_for_controls(expression, source.dim())
+        view.sync_controls(typed.controls)
         st.text_input(t("tensors.index"), key=view.INDEX_KEY, help=t("tensors.index_help"))
-        if controls is None:
+        if typed.controls is None:
             st.caption(t("tensors.controls_off"))
         else:
             view.dimension_controls(source)
-        selection = apply_index(source, parsed or parse_index(expression))  # raises its error
+        selection = apply_index(source, typed.checked())  # raises the parser's error
         st.markdown(t("tensors.source_highlighted", count=int(selection.highlight.sum())))
         view.show_tensor(source, key="tensors_source", marks=selection.highlight)
         st.markdown(t("tensors.result_shape", shape=tuple(selection.result.shape)))
@@ -113,7 +121,7 @@ try:
         with st.expander(t("tensors.write_header"), expanded=False):
             st.session_state.setdefault("tensors_write_value", 100)
             value = st.number_input(t("tensors.write_value"), key="tensors_write_value")
-            written = write_through(source, parsed, value=value)
+            written = write_through(source, typed.checked(), value=value)
             changed = "tensors.write_changed" if written.changed else "tensors.write_unchanged"
             st.markdown(t(changed))
             view.show_tensor(written.source, key="tensors_written", marks=selection.highlight)
@@ -140,8 +148,7 @@ try:
         st.subheader(t("tensors.split_header"))
         if source.dim() == 0:
             st.info(t("tensors.needs_dims"))
-            view.write_url()
-            st.stop()
+            state.stop()
         columns = st.columns(3)
         with columns[0]:
             op = view.op_select("split", tensor_ops.SPLIT_OPS)
@@ -192,14 +199,13 @@ try:
         with columns[1]:
             args = tensor_ops.parse_int_list(view.args_input("reshape", op, defaults[op]))
         with columns[2]:
-            view.bind("tensors_transposed", "tr", False, view.read_bool)
+            state.bind(TRANSPOSED)
             transposed = st.checkbox(
                 t("tensors.start_transposed"),
-                key="tensors_transposed",
+                key=TRANSPOSED.key,
                 disabled=source.dim() < 2,
                 help=t("tensors.start_transposed_help"),
             )
-            view.remember("tr", int(transposed), 0)
         start = source.transpose(0, -1) if transposed and source.dim() >= 2 else source
         reshaped = tensor_ops.reshape(start, op=op, args=args)
         st.markdown(
@@ -250,7 +256,7 @@ try:
         dims = (None, *range(source.dim()))
         if st.session_state.get("tensors_reduce_dim") not in dims:
             st.session_state.pop("tensors_reduce_dim", None)  # t lost that dimension
-        view.bind("tensors_reduce_dim", "dim", None, view.choice(dims, read=int))
+        state.bind(state.UrlChoice("t_dim", "tensors_reduce_dim", None, options=dims, read=int))
         with middle:
             dim = st.selectbox(
                 t("tensors.dim"),
@@ -258,11 +264,9 @@ try:
                 key="tensors_reduce_dim",
                 format_func=lambda value: t("tensors.all_dims") if value is None else str(value),
             )
-        view.remember("dim", dim, None)
         with right:
-            view.bind("tensors_keepdim", "kd", False, view.read_bool)
-            keepdim = st.checkbox("keepdim", key="tensors_keepdim", disabled=dim is None)
-            view.remember("kd", int(keepdim), 0)
+            state.bind(KEEPDIM)
+            keepdim = st.checkbox("keepdim", key=KEEPDIM.key, disabled=dim is None)
         reduced = tensor_ops.reduce(source, op=op, dim=dim, keepdim=keepdim)
         if reduced.chosen is not None:
             st.markdown(t("tensors.reduce_chosen"))
@@ -280,24 +284,13 @@ try:
         st.subheader(t("tensors.autograd_header"))
         st.markdown(t("tensors.autograd_intro"))
         columns = st.columns(5)
-        view.bind("tensors_weight", "w", 2.0, float)
-        view.bind("tensors_bias", "b", 0.5, float)
-        view.bind("tensors_power", "p", 2, int)
-        view.bind("tensors_size", "n", 4, int)
-        view.bind("tensors_x_grad", "xg", False, view.read_bool)
-        weight = columns[0].slider("w", -3.0, 3.0, key="tensors_weight", step=0.1)
-        bias = columns[1].slider("b", -3.0, 3.0, key="tensors_bias", step=0.1)
-        power = columns[2].slider("p", 1, 5, key="tensors_power")
-        size = columns[3].slider(t("tensors.x_size"), 1, 10, key="tensors_size")
-        x_grad = columns[4].checkbox(t("tensors.x_requires_grad"), key="tensors_x_grad")
-        for param, value, default in (
-            ("w", weight, 2.0),
-            ("b", bias, 0.5),
-            ("p", power, 2),
-            ("n", size, 4),
-            ("xg", int(x_grad), 0),
-        ):
-            view.remember(param, value, default)
+        for value in (WEIGHT, BIAS, POWER, SIZE, X_GRAD):
+            state.bind(value)
+        weight = columns[0].slider("w", WEIGHT.low, WEIGHT.high, key=WEIGHT.key, step=0.1)
+        bias = columns[1].slider("b", BIAS.low, BIAS.high, key=BIAS.key, step=0.1)
+        power = columns[2].slider("p", POWER.low, POWER.high, key=POWER.key)
+        size = columns[3].slider(t("tensors.x_size"), SIZE.low, SIZE.high, key=SIZE.key)
+        x_grad = columns[4].checkbox(t("tensors.x_requires_grad"), key=X_GRAD.key)
         demo = tensor_ops.autograd_demo(
             weight=weight, bias=bias, power=power, size=size, x_requires_grad=x_grad
         )
@@ -370,5 +363,3 @@ try:
         show_view_code(shared.code, ["shared", "array"], name="numpy", note="numpy_shares")
 except PlaygroundError as error:
     view.show_error(error)
-
-view.write_url()

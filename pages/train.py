@@ -5,30 +5,29 @@ import streamlit as st
 
 from core import config, export, nets, snippets, training
 from core.datasets import DatasetError
+from core.device import available_devices
 from core.errors import PlaygroundError
 from core.trained import TrainedModel
-from ui import handoff, state
+from ui import state
 from ui import training as runs
 from ui.code import show_code
-from ui.datasets import data_dir
 from ui.frame import require_frame
 from ui.i18n import language, show_error, t
 
 require_frame()
 
 PIPELINE_KEY = "train_pipeline"  # the pipeline the Transforms page handed over, kept
-CHECKED_IMAGES = 200  # test images run through ONNX Runtime and PyTorch
 
 st.title(f":material/model_training: {t('train.title')}")
 st.caption(t("train.summary"))
 
 run = runs.current_run()
 running = run is not None and run.active
-handed = handoff.take("train")
+handed = state.take("train")
 if handed is not None:
     st.session_state[PIPELINE_KEY] = handed
     st.session_state["train_augmentation"] = "pipeline"
-pipeline: handoff.HandedPipeline | None = st.session_state.get(PIPELINE_KEY)
+pipeline: state.HandedPipeline | None = st.session_state.get(PIPELINE_KEY)
 
 # 1. Model ---------------------------------------------------------------------------------
 st.header(t("train.model_header"))
@@ -64,23 +63,23 @@ source = st.radio(
 )
 try:
     if source == "cifar10":
-        train_images = runs.cifar_images(str(data_dir()), True)
-        test_images = runs.cifar_images(str(data_dir()), False)
+        train_images = runs.cifar_images(str(state.data_dir()), True)
+        test_images = runs.cifar_images(str(state.data_dir()), False)
     else:
         folder = st.text_input(t("train.folder"), key="train_folder", help=t("train.folder_help"))
         if not folder.strip():
             st.info(t("train.folder_missing"), icon=":material/folder_off:")
-            st.stop()
+            state.stop()
         train_images, test_images = runs.folder_split(folder.strip())
 except DatasetError:
-    st.info(t("train.cifar_missing", root=str(data_dir())), icon=":material/inventory_2:")
+    st.info(t("train.cifar_missing", root=str(state.data_dir())), icon=":material/inventory_2:")
     st.page_link(
         "pages/datasets.py", label=t("train.open_datasets"), icon=":material/arrow_forward:"
     )
-    st.stop()
+    state.stop()
 except PlaygroundError as error:
     show_error(error)
-    st.stop()
+    state.stop()
 
 categories = train_images.categories
 st.caption(
@@ -164,7 +163,7 @@ weight_decay = columns[1].number_input(
     t("train.weight_decay"), 0.0, 0.1, 5e-4, format="%.5f", key="train_decay", disabled=running
 )
 seed = columns[2].number_input(t("train.seed"), 0, 2**31 - 1, 0, key="train_seed", disabled=running)
-devices = runs.available_devices()
+devices = available_devices()
 device = columns[3].selectbox(t("train.device"), devices, key="train_device", disabled=running)
 settings = training.TrainConfig(
     epochs=int(epochs),
@@ -178,7 +177,7 @@ settings = training.TrainConfig(
     device=device,
 )
 mean, std = runs.normalization(source, train_images)
-data_root = str(data_dir()) if source == "cifar10" else folder.strip()
+data_root = str(state.data_dir()) if source == "cifar10" else folder.strip()
 with st.expander(t("train.code_header")):
     if augmentation == "pipeline":  # its random draws come from torch's global generator
         st.caption(t("snippets_page.pipeline_not_reproducible"))
@@ -245,7 +244,7 @@ if st.button(t("train.start"), type="primary", key="train_start", disabled=runni
 
 if run is None:
     st.info(t("train.no_run"), icon=":material/flag:")
-    st.stop()
+    state.stop()
 
 
 # 4. Progress (polled while the thread trains) ---------------------------------------------
@@ -308,10 +307,10 @@ st.fragment(show_progress, run_every=runs.POLL_SECONDS if running else None)()
 if run.failure is not None:
     if isinstance(run.failure, PlaygroundError):
         show_error(run.failure)
-        st.stop()
+        state.stop()
     raise run.failure
 if run.evaluation is None:
-    st.stop()
+    state.stop()
 
 # 5. Evaluate ------------------------------------------------------------------------------
 result, evaluation = run.result, run.evaluation
@@ -385,7 +384,7 @@ with st.expander(t("train.evaluate_code_header")):
 st.header(t("train.deploy_header"))
 if not run.exports and st.button(t("train.export"), key="train_export", type="primary"):
     with st.spinner(t("train.exporting")):
-        run.exports.update(runs.export_all(run, checked=CHECKED_IMAGES))
+        run.exports.update(runs.export_all(run, checked=config.EXPORT_CHECKED_IMAGES))
 if run.exports:
     columns = st.columns(3)
     for column, kind in zip(columns, export.FILE_NAMES, strict=True):

@@ -9,7 +9,7 @@ from core.datasets import DatasetError
 from core.errors import ImageDecodeError
 from core.samples import SAMPLES, sample_path
 from core.transforms import CATALOGUE, PRESETS, TransformError
-from ui import datasets, handoff
+from ui import datasets, state
 from ui import transforms as studio
 from ui.code import show_code
 from ui.frame import require_frame
@@ -24,8 +24,8 @@ STEPS_PER_ROW = 6
 st.title(t("transforms.title"))
 st.caption(t("transforms.intro"))
 
-handed = handoff.take("transforms")
-if isinstance(handed, handoff.HandedImage):
+handed = state.take("transforms")
+if isinstance(handed, state.HandedImage):
     st.session_state["transforms_handed"] = handed
     st.session_state["transforms_source"] = "handed"
 url_error = studio.init_pipeline()
@@ -69,7 +69,7 @@ with source_column:
                 show_error(error)
     elif source == "cifar10":
         try:
-            cifar = datasets.cifar10(str(datasets.data_dir()), False)
+            cifar = datasets.cifar10(str(state.data_dir()), False)
         except DatasetError:
             st.info(t("transforms.cifar_missing"), icon=":material/inventory_2:")
             st.page_link("pages/datasets.py", label=t("transforms.open_datasets"))
@@ -80,7 +80,7 @@ with source_column:
             image, label = cifar[int(index)]
             code_source = {
                 "source": "cifar10",
-                "root": str(datasets.data_dir()),
+                "root": str(state.data_dir()),
                 "index": int(index),
             }
             caption = t("transforms.cifar_caption", index=int(index), label=cifar.classes[label])
@@ -132,7 +132,7 @@ studio.remember_in_url(pipeline)
 
 if image is None:
     st.info(t("transforms.no_image"))
-    st.stop()
+    state.stop()
 
 # --- draws ---------------------------------------------------------------------------------
 st.subheader(t("transforms.draws_header"))
@@ -151,7 +151,7 @@ try:
     draws = studio.shown_draws(image, pipeline_json, int(seed), count)
 except TransformError as error:
     show_error(error)
-    st.stop()
+    state.stop()
 
 cells = [(t("transforms.original"), studio.thumbnail(image), [])]
 for number, (shown, drawn) in enumerate(draws):
@@ -276,11 +276,10 @@ with code_tab:
         show_error(st.session_state[studio.LOAD_ERROR_KEY])
     st.caption(t("transforms.link_note"))
     if st.button(t("transforms.use_for_training"), key="transforms_use_for_training"):
-        handoff.send(
+        state.send(
             "train",
-            handoff.HandedPipeline(
+            state.HandedPipeline(
                 compose=transforms.build(pipeline),
                 description=transforms.to_json(pipeline, indent=2),
             ),
-            page_path=studio.TRAIN_PAGE,
         )

@@ -14,7 +14,7 @@ from core import config, downloads, models, samples
 from tests.corpus import SAMPLES
 from tests.test_app import run_page
 from tests.test_core_models import tiny_trained_model
-from ui import handoff, state
+from ui import state
 
 
 def _verdict(at) -> str:
@@ -112,7 +112,7 @@ def test_the_offline_message_is_in_chinese_too(empty_hub_cache, monkeypatch):
 def test_an_image_handed_over_by_another_page_is_kept_across_reruns():
     at = run_page("classify")
     coffee = samples.load_sample("coffee")
-    at.session_state["handoff_classify"] = handoff.HandedImage(coffee, "CIFAR-10 test #7")
+    at.session_state["handoff_classify"] = state.HandedImage(coffee, "CIFAR-10 test #7")
     at.run()
     assert at.radio(key="classify_source").value == "handed"
     assert any("CIFAR-10 test #7" in caption.value for caption in at.caption)

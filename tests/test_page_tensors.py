@@ -171,3 +171,23 @@ def test_a_link_reproduces_the_autograd_demo():
     assert at.slider(key="tensors_weight").value == 1.5
     assert any("x.grad" in markdown.value for markdown in at.markdown)
     assert at.get("graphviz_chart")
+
+
+def test_link_values_beyond_the_sliders_are_clamped_with_a_message():
+    at = open_with_link(t_v="autograd", t_w="100", t_p="99", t_n="1000000", t_b="nan")
+    assert not at.exception, [str(error.value) for error in at.exception]
+    assert at.slider(key="tensors_weight").value == 3.0
+    assert at.slider(key="tensors_power").value == 5
+    assert at.slider(key="tensors_size").value == 10
+    assert at.slider(key="tensors_bias").value == 0.5  # unreadable: the default
+    messages = " ".join(toast.value for toast in at.toast)
+    assert "t_w=100" in messages and "using 3.0" in messages
+    assert "t_b=nan" in messages and "default" in messages
+    assert at.query_params["t_p"] == "5"  # the link now says what the page shows
+
+
+def test_a_stopped_run_keeps_its_link():
+    at = open_with_link(t_s="2000, 2000", t_f="ones")
+    assert any("limit is 1,000,000" in error.value for error in at.error)
+    assert at.query_params["t_s"] == "2000, 2000"  # left for the user to fix
+    assert at.query_params["t_f"] == "ones"

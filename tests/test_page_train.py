@@ -8,7 +8,7 @@ from torchvision.transforms import v2
 
 from core.trained import TrainedModel
 from tests.test_app import run_page
-from ui import handoff, state
+from ui import state
 from ui import training as runs
 
 RUN_TIMEOUT_S = 240
@@ -97,7 +97,7 @@ def test_when_every_slot_is_taken_the_page_says_so(cifar10_root):
 def test_a_handed_pipeline_is_offered_and_shown(cifar10_root):
     at = run_page("train")
     at.session_state["data_dir"] = str(cifar10_root)
-    at.session_state["handoff_train"] = handoff.HandedPipeline(
+    at.session_state["handoff_train"] = state.HandedPipeline(
         v2.Compose([v2.RandomHorizontalFlip()]), '[{"RandomHorizontalFlip": {"p": 0.5}}]'
     )
     at.run()

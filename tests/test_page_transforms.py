@@ -10,8 +10,7 @@ from streamlit.testing.v1 import AppTest
 from core import transforms
 from core.samples import DEFAULT_SAMPLE, sample_path
 from tests.test_app import APP, TIMEOUT_S, run_page
-from ui import handoff
-from ui.datasets import DATA_DIR_KEY
+from ui import state
 from ui.transforms import STEPS_KEY
 
 
@@ -144,7 +143,7 @@ def test_the_tensor_tab_shows_every_step_and_a_histogram():
 
 def test_a_cifar_image_is_a_source(cifar10_root):
     at = run_page("transforms")
-    at.session_state[DATA_DIR_KEY] = str(cifar10_root)
+    at.session_state[state.DATA_DIR] = str(cifar10_root)
     at.radio(key="transforms_source").set_value("cifar10").run()
     at.number_input(key="transforms_cifar_index").set_value(3).run()
     assert not at.exception and not at.error
@@ -154,7 +153,7 @@ def test_a_cifar_image_is_a_source(cifar10_root):
 
 def test_missing_cifar_points_at_the_datasets_page(tmp_path):
     at = run_page("transforms")
-    at.session_state[DATA_DIR_KEY] = str(tmp_path)
+    at.session_state[state.DATA_DIR] = str(tmp_path)
     at.radio(key="transforms_source").set_value("cifar10").run()
     assert not at.exception and not at.error
     assert any("Datasets page" in info.value for info in at.info)
@@ -163,7 +162,7 @@ def test_missing_cifar_points_at_the_datasets_page(tmp_path):
 def test_an_image_handed_from_another_page_becomes_the_source():
     at = run_page("transforms")
     picture = Image.new("RGB", (40, 30), (200, 10, 10))
-    at.session_state["handoff_transforms"] = handoff.HandedImage(picture, "a red card")
+    at.session_state["handoff_transforms"] = state.HandedImage(picture, "a red card")
     at.run()
     assert at.radio(key="transforms_source").value == "handed"
     assert any("a red card" in caption for caption in _image_captions(at))

@@ -13,18 +13,11 @@ import numpy as np
 import streamlit as st
 from torchvision.datasets import CIFAR10
 
-from core import config
 from core import datasets as core_datasets
 from core.datasets import load_cifar10
 
-DATA_DIR_KEY = "data_dir"  # session override of config.DATA_DIR (set on the Datasets page)
 GRID_CELL_PX = 64  # each thumbnail's on-screen side
 _BMP_MAX_SIDE = 32  # tiles up to this side go as BMP: fast to write, still small
-
-
-def data_dir() -> pathlib.Path:
-    """The data directory of this session: its override, else `config.DATA_DIR`."""
-    return pathlib.Path(st.session_state.get(DATA_DIR_KEY) or config.DATA_DIR)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -10,8 +10,12 @@ import streamlit as st
 
 from core import config
 from core.errors import PlaygroundError
+from ui import state
 
-_STATE_KEY = "lang"
+# The switch's key and `?lang=`; kept in the link even for English, so a shared link says it.
+LANG = state.UrlChoice(
+    "lang", "lang", config.DEFAULT_LANGUAGE, always=True, options=tuple(config.LANGUAGES)
+)
 
 
 @functools.cache
@@ -31,7 +35,7 @@ def _flatten(table: dict[str, Any], prefix: str = ""):
 
 def language() -> str:
     """The language of this session: the switch's value, else `?lang=`, else English."""
-    chosen = st.session_state.get(_STATE_KEY) or st.query_params.get("lang")
+    chosen = state.bind(LANG)
     return chosen if chosen in config.LANGUAGES else config.DEFAULT_LANGUAGE
 
 
@@ -44,18 +48,34 @@ def t(key: str, **params: Any) -> str:
 
 
 def language_switch() -> str:
-    """The sidebar's English / 简体中文 switch; mirrors the choice into `?lang=` for links."""
-    if _STATE_KEY not in st.session_state:
-        st.session_state[_STATE_KEY] = language()
-    st.sidebar.radio(
+    """The sidebar's English / 简体中文 switch; the end of the run writes it into `?lang=`."""
+    language()
+    return st.sidebar.radio(
         "Language / 语言",
         options=list(config.LANGUAGES),
         format_func=config.LANGUAGES.__getitem__,
-        key=_STATE_KEY,
+        key=LANG.key,
         horizontal=True,
+        on_change=_relabel_choices,
     )
-    st.query_params["lang"] = st.session_state[_STATE_KEY]
-    return st.session_state[_STATE_KEY]
+
+
+def _relabel_choices() -> None:
+    """Hand every choice back to its widget when the language changes, so the browser is sent
+    the choice under its new label. Widgets store language-neutral keys and translate in
+    `format_func`, but the browser holds a choice as its label: untold, a radio would show no
+    selection and a selectbox the old words, and the next click would lose the choice."""
+    for key in list(st.session_state):
+        value = st.session_state[key]
+        if key != LANG.key and _is_choice(value):
+            st.session_state[key] = value
+
+
+def _is_choice(value: Any) -> bool:
+    # Keys and numbers; not booleans (buttons refuse to be set) nor files or pipelines.
+    if isinstance(value, list | tuple):
+        return bool(value) and all(_is_choice(item) for item in value)
+    return isinstance(value, str | int) and not isinstance(value, bool)
 
 
 def error_text(error: PlaygroundError) -> str:

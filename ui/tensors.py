@@ -4,7 +4,6 @@ heatmaps with highlighted cells, the metadata panel, and page state kept in the 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -13,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from core import samples
+from core import config, samples
 from core.errors import PlaygroundError
 from core.indexing import (
     DimensionControl,
@@ -23,11 +22,18 @@ from core.indexing import (
     parse_index,
 )
 from core.tensor_ops import BroadcastStep
-from core.tensors import DTYPES, FACTORIES, TensorRecipe, describe, format_shape, parse_shape
-from ui import i18n
+from core.tensors import (
+    DTYPES,
+    FACTORIES,
+    MAX_LITERAL_CHARS,
+    TensorRecipe,
+    describe,
+    format_shape,
+    parse_shape,
+)
+from ui import i18n, state
 from ui.i18n import t
 
-URL_PREFIX = "t_"  # every query parameter of this page starts with it; `lang` is left alone
 MAX_TABLE_SIDE = 16  # cells per side of a numbers table
 MAX_HEATMAP_SIDE = 200  # cells per side of a heatmap
 MAX_SLICES = 8  # 2-D slices drawn for a 3-D+ tensor
@@ -36,14 +42,9 @@ MAX_OUTLINED_CELLS = 1_600  # beyond this, selected heatmap cells are tinted, no
 HIGHLIGHT = "#ffd54f"
 PALETTE = ("#90caf9", "#ffcc80", "#a5d6a7", "#ce93d8", "#ef9a9a", "#80cbc4", "#fff59d", "#bcaaa4")
 
-_OUTLINE = {"symbol": "square-open", "size": 14, "color": "#EE4C2C", "line": {"width": 3}}
-_CATEGORY_SCALE = [[number / (len(PALETTE) - 1), color] for number, color in enumerate(PALETTE)]
-_URL_STATE = "tensors_url_values"  # filled while the page runs, written to the URL at the end
-_URL_USED = "tensors_url_used"  # parameters already read from the link
-
 
 # ---------------------------------------------------------------------------------------------
-# State in the URL.
+# Widget state across sections (the URL values go through ui.state).
 
 
 def keep_widget_state(*, skip: tuple[str, ...] = ()) -> None:
@@ -55,86 +56,28 @@ def keep_widget_state(*, skip: tuple[str, ...] = ()) -> None:
             st.session_state[key] = st.session_state[key]
 
 
-def bind(key: str, param: str, default: Any, read: Callable[[str], Any] = str) -> None:
-    """Give widget `key` its value from `?t_<param>=` (else `default`) unless it has one.
-
-    The link is read once per parameter and session: later it is what the page wrote.
-    """
-    if key in st.session_state:
-        return
-    used = st.session_state.setdefault(_URL_USED, set())
-    text = None if param in used else st.query_params.get(URL_PREFIX + param)
-    used.add(param)
-    value = default
-    if text is not None:
-        try:
-            value = read(text)
-        except (ValueError, TypeError):
-            value = default  # a mangled link keeps the default
-    st.session_state[key] = value
-
-
-def remember(param: str, value: Any, default: Any) -> None:
-    """Put `value` in the link as `t_<param>` (dropped when it equals the default)."""
-    if value != default and value is not None:
-        st.session_state.setdefault(_URL_STATE, {})[URL_PREFIX + param] = str(value)
-
-
-def write_url() -> None:
-    """Replace this page's `t_*` query parameters with the remembered ones; others stay."""
-    values = st.session_state.pop(_URL_STATE, {})
-    for name in [name for name in st.query_params if name.startswith(URL_PREFIX)]:
-        if name not in values:
-            del st.query_params[name]
-    for name, value in values.items():
-        if st.query_params.get(name) != value:
-            st.query_params[name] = value
-
-
-def read_bool(text: str) -> bool:
-    return text in ("1", "true", "True")
-
-
-def choice(options: tuple[Any, ...], *, read: Callable[[str], Any] = str) -> Callable[[str], Any]:
-    """A reader of a link value that must be one of `options` (else ValueError)."""
-
-    def read_choice(text: str) -> Any:
-        value = read(text)
-        if value not in options:
-            raise ValueError(text)
-        return value
-
-    return read_choice
-
-
 # ---------------------------------------------------------------------------------------------
 # Operation controls (one set of keys per section, one set of link parameters for all).
 
 
 def op_select(section: str, ops: tuple[str, ...]) -> str:
     key = f"tensors_{section}_op"
-    bind(key, "op", ops[0], choice(ops))
-    op = st.selectbox(t("tensors.operation"), ops, key=key)
-    remember("op", op, ops[0])
-    return op
+    state.bind(state.UrlChoice("t_op", key, ops[0], options=ops))
+    return st.selectbox(t("tensors.operation"), ops, key=key)
 
 
 def dim_input(section: str, ndim: int) -> int:
     key, dims = f"tensors_{section}_dim", tuple(range(max(ndim, 1)))
     if st.session_state.get(key) not in (None, *dims):
         del st.session_state[key]  # the tensor lost that dimension
-    bind(key, "dim", 0, choice(dims, read=int))
-    dim = st.selectbox(t("tensors.dim"), dims, key=key)
-    remember("dim", dim, 0)
-    return dim
+    state.bind(state.UrlChoice("t_dim", key, 0, options=dims, read=int))
+    return st.selectbox(t("tensors.dim"), dims, key=key)
 
 
 def args_input(section: str, op: str, default: str) -> str:
     key = f"tensors_{section}_args_{op}"
-    bind(key, "args", default)
-    text = st.text_input(t(f"tensors.args_{op}"), key=key)
-    remember("args", text, default)
-    return text
+    state.bind(state.UrlText("t_args", key, default, max_length=config.MAX_URL_ARGS_CHARS))
+    return st.text_input(t(f"tensors.args_{op}"), key=key)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -144,16 +87,30 @@ INDEX_KEY = "tensors_index"
 _PARTS = ("start", "stop", "step")
 
 
-def parse_for_controls(
-    expression: str, ndim: int
-) -> tuple[ParsedIndex | None, tuple[DimensionControl, ...] | None]:
-    """The parsed expression (None when it is refused) and the controls it maps onto (None
-    when it holds more than ints and slices)."""
+@dataclasses.dataclass(frozen=True)
+class TypedIndex:
+    """The typed expression, parsed once: the index or why it was refused, and the controls it
+    maps onto (None when refused or when it holds more than ints and slices)."""
+
+    parsed: ParsedIndex | None
+    error: PlaygroundError | None
+    controls: tuple[DimensionControl, ...] | None
+
+    def checked(self) -> ParsedIndex:
+        """The parsed index; raises the parser's error when it was refused."""
+        if self.parsed is None:
+            assert self.error is not None
+            raise self.error
+        return self.parsed
+
+
+def parse_for_controls(expression: str, ndim: int) -> TypedIndex:
+    """Parse the typed expression once, for the controls and for the selection."""
     try:
         parsed = parse_index(expression)
-    except PlaygroundError:
-        return None, None
-    return parsed, controls_from_index(parsed, ndim)
+    except PlaygroundError as error:
+        return TypedIndex(None, error, None)
+    return TypedIndex(parsed, None, controls_from_index(parsed, ndim))
 
 
 def sync_controls(controls: tuple[DimensionControl, ...] | None) -> None:
@@ -235,38 +192,45 @@ def first_element(tensor: torch.Tensor) -> torch.Tensor:
 
 
 def recipe_form(prefix: str, *, param: str, default: TensorRecipe) -> TensorRecipe:
-    """Widgets for a tensor recipe (keys `<prefix>_factory` ...); remembered in the URL as
+    """Widgets for a tensor recipe (keys `<prefix>_factory` ...); kept in the URL as
     `t_<param><field>`. Returns the recipe; a shape typed wrongly raises TensorRecipeError."""
+
+    def url(field: str, kind: type[state.UrlValue], value: Any, **bounds: Any) -> None:
+        name, key = f"t_{param}{_PARAM_OF[field]}", f"{prefix}_{field}"
+        state.bind(kind(name, key, value, **bounds))
+
     columns = st.columns([2, 2, 2, 3])
-    bind(f"{prefix}_factory", f"{param}f", default.factory)
+    url("factory", state.UrlChoice, default.factory, options=FACTORIES)
     factory = columns[0].selectbox(
         t("tensors.factory"),
         FACTORIES,
         key=f"{prefix}_factory",
         format_func=lambda name: t(f"tensors.factory_{name}"),
     )
-    bind(f"{prefix}_shape", f"{param}s", format_shape(default.shape))
+    url("shape", state.UrlText, format_shape(default.shape), max_length=config.MAX_URL_SHAPE_CHARS)
     shape_text = columns[1].text_input(
         t("tensors.shape"), key=f"{prefix}_shape", help=t("tensors.shape_help")
     )
-    bind(f"{prefix}_dtype", f"{param}d", default.dtype)
+    url("dtype", state.UrlChoice, default.dtype, options=tuple(DTYPES))
     dtype = columns[2].selectbox(t("tensors.dtype"), tuple(DTYPES), key=f"{prefix}_dtype")
     values: dict[str, Any] = {"factory": factory, "dtype": dtype}
     with columns[3]:
         if factory in ("rand", "randn", "randint"):
-            bind(f"{prefix}_seed", f"{param}seed", default.seed, int)
-            values["seed"] = st.number_input(t("tensors.seed"), key=f"{prefix}_seed", step=1)
+            url("seed", state.UrlInt, default.seed, low=0, high=config.MAX_SEED)
+            values["seed"] = st.number_input(
+                t("tensors.seed"), 0, config.MAX_SEED, key=f"{prefix}_seed", step=1
+            )
         if factory == "full":
-            bind(f"{prefix}_fill", f"{param}fill", default.fill, float)
+            url("fill", state.UrlFloat, default.fill)
             values["fill"] = st.number_input(t("tensors.fill"), key=f"{prefix}_fill")
         if factory in ("linspace", "randint"):
             low, high = st.columns(2)
-            bind(f"{prefix}_low", f"{param}lo", default.low, float)
-            bind(f"{prefix}_high", f"{param}hi", default.high, float)
+            url("low", state.UrlFloat, default.low)
+            url("high", state.UrlFloat, default.high)
             values["low"] = low.number_input(t("tensors.low"), key=f"{prefix}_low")
             values["high"] = high.number_input(t("tensors.high"), key=f"{prefix}_high")
         if factory == "image":
-            bind(f"{prefix}_sample", f"{param}img", default.sample)
+            url("sample", state.UrlChoice, default.sample, options=tuple(samples.SAMPLES))
             values["sample"] = st.selectbox(
                 t("tensors.sample"),
                 tuple(samples.SAMPLES),
@@ -274,19 +238,16 @@ def recipe_form(prefix: str, *, param: str, default: TensorRecipe) -> TensorReci
                 format_func=lambda name: t(f"samples.{name}"),
             )
     if factory == "list":
-        bind(f"{prefix}_literal", f"{param}lit", default.literal)
+        url("literal", state.UrlText, default.literal, max_length=MAX_LITERAL_CHARS)
         values["literal"] = st.text_area(
             t("tensors.literal"), key=f"{prefix}_literal", height=80, help=t("tensors.literal_help")
         )
-    # Remember in the link before parsing: a bad shape stays there for the user to fix.
-    for field, value in values.items():
-        remember(param + _PARAM_OF[field], value, getattr(default, field))
-    remember(param + "s", shape_text, format_shape(default.shape))
     return dataclasses.replace(default, shape=parse_shape(shape_text), **values)
 
 
 _PARAM_OF = {
     "factory": "f",
+    "shape": "s",
     "dtype": "d",
     "seed": "seed",
     "fill": "fill",
@@ -395,7 +356,8 @@ def _show_matrix(
             st.plotly_chart(_heatmap(values, marks), width="stretch", key=f"{key}_heatmap")
 
 
-def _numbers(values: torch.Tensor) -> np.ndarray:
+def as_numpy(values: torch.Tensor) -> np.ndarray:
+    """The values as a NumPy array for tables and heatmaps (dtypes NumPy lacks become float32)."""
     if values.dtype in (torch.bfloat16, torch.float16, torch.bool):
         values = values.to(torch.float32)
     return values.numpy()
@@ -414,7 +376,7 @@ def table_frame(
     if values.dtype == torch.bool:
         text = np.where(values.numpy(), "True", "False")
     elif values.is_floating_point():
-        text = np.vectorize(lambda value: f"{value:.4g}")(_numbers(values))
+        text = np.vectorize(lambda value: f"{value:.4g}")(as_numpy(values))
     else:
         text = values.numpy().astype(str)
     frame = pd.DataFrame(text.astype(object))  # object columns: no Arrow strings to build
@@ -437,7 +399,7 @@ def _styled_table(values: torch.Tensor, marks: torch.Tensor | None):
 
 def _heatmap(values: torch.Tensor, marks: torch.Tensor | None) -> go.Figure:
     shown = values[:MAX_HEATMAP_SIDE, :MAX_HEATMAP_SIDE]
-    z = _numbers(shown)
+    z = as_numpy(shown)
     small = shown.numel() <= 400
     figure = go.Figure(
         go.Heatmap(
@@ -481,7 +443,7 @@ def _heatmap(values: torch.Tensor, marks: torch.Tensor | None) -> go.Figure:
                 )
             )
         else:
-            categories = _numbers(shown_marks)
+            categories = as_numpy(shown_marks)
             figure.add_trace(
                 go.Heatmap(
                     z=categories,

@@ -10,7 +10,6 @@ import uuid
 
 import plotly.graph_objects as go
 import streamlit as st
-import torch
 from plotly.subplots import make_subplots
 
 from core import config, export
@@ -36,7 +35,6 @@ from core.training import (
 from ui.datasets import cifar10
 
 RUN_KEY = "train_run"  # st.session_state key of this session's TrainingRun
-MAX_CURVE_POINTS = 1500  # per-step points drawn; longer runs are thinned evenly
 POLL_SECONDS = 1.0  # how often the page redraws the progress of an active run
 FOLDER_TEST_FRACTION = 0.2  # an ImageFolder's held-out test part
 
@@ -207,7 +205,7 @@ def current_run() -> TrainingRun | None:
 
 
 def _thin(steps: tuple[StepReport, ...]) -> tuple[StepReport, ...]:
-    stride = max(1, -(-len(steps) // MAX_CURVE_POINTS))
+    stride = max(1, -(-len(steps) // config.MAX_CURVE_POINTS))
     return steps[::stride]
 
 
@@ -292,16 +290,6 @@ def per_class_figure(evaluation: Evaluation, *, accuracy_label: str) -> go.Figur
     figure.update_yaxes(range=[0, 1], tickformat=".0%", title_text=accuracy_label)
     figure.update_layout(height=320, margin={"t": 20, "b": 40, "l": 40, "r": 20})
     return figure
-
-
-def available_devices() -> list[str]:
-    """The devices this machine can train on, CPU last unless it is the only one."""
-    devices = []
-    if torch.cuda.is_available():
-        devices.append("cuda")
-    if torch.backends.mps.is_available():
-        devices.append("mps")
-    return [*devices, "cpu"]
 
 
 def export_all(run: TrainingRun, *, checked: int) -> dict[str, object]:

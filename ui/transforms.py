@@ -15,13 +15,14 @@ from core import config, transforms
 from core.images import decode_image
 from core.samples import load_sample
 from core.transforms import CATALOGUE, Param, Step, TransformError
+from ui import state
 from ui.i18n import t
 
 STEPS_KEY = "transforms_steps"  # list of {"id": int, "name": str, "params": dict}
 OPENED_KEY = "transforms_opened"  # id of the step whose editor starts expanded
 LOAD_ERROR_KEY = "transforms_load_error"
-QUERY_KEY = "tf_pipeline"
-TRAIN_PAGE = "pages/train.py"
+# The pipeline as JSON in `?tf_pipeline=`; kept even at the default, so a link always says it.
+PIPELINE = state.UrlText("tf_pipeline", STEPS_KEY, "", always=True)
 _ids = itertools.count(1)
 
 
@@ -35,9 +36,10 @@ def init_pipeline() -> TransformError | None:
         return None
     error = None
     pipeline = transforms.PRESETS[transforms.DEFAULT_PRESET]
-    if QUERY_KEY in st.query_params:
+    text = state.read_url(PIPELINE)
+    if text is not None:
         try:
-            pipeline = transforms.from_json(st.query_params[QUERY_KEY])
+            pipeline = transforms.from_json(text)
         except TransformError as invalid:
             error = invalid
     _replace(pipeline)
@@ -53,9 +55,7 @@ def current() -> tuple[Step, ...]:
 
 def remember_in_url(pipeline: tuple[Step, ...]) -> None:
     """Mirror the pipeline into `?tf_pipeline=` so that a link reproduces it."""
-    text = transforms.to_json(pipeline)
-    if st.query_params.get(QUERY_KEY) != text:
-        st.query_params[QUERY_KEY] = text
+    state.keep(PIPELINE, transforms.to_json(pipeline))
 
 
 def _replace(pipeline: tuple[Step, ...]) -> None:
