@@ -63,7 +63,7 @@ def grid_shown(at: AppTest) -> bool:
 
 @pytest.mark.parametrize("typed", ["/", "../../", "/proc/self", "/usr/share/icons", "OUTSIDE"])
 def test_datasets_page_opens_no_folder_outside_the_roots(roots, typed):
-    root, outside = roots
+    _, outside = roots
     typed = str(outside) if typed == "OUTSIDE" else typed
     at = datasets_folder_page()
     at.text_input(key="datasets_folder").set_value(typed).run()
