@@ -379,8 +379,16 @@ def dataset_stats(data: Browsable, *, limit: int = 1_000) -> ChannelStats:
     if isinstance(data, CifarImages):
         return channel_stats(data.source.data)
     indices = np.linspace(0, len(data) - 1, num=min(limit, len(data)), dtype=np.int64)
-    images = (np.asarray(data.image(int(index))) for index in indices)
-    return _stats_of(images, images=len(indices))
+    arrays = (_pixels_or_none(data, int(index)) for index in indices)  # one image at a time
+    return _stats_of((array for array in arrays if array is not None), images=len(indices))
+
+
+def _pixels_or_none(data: Browsable, index: int) -> np.ndarray | None:
+    """Sample `index` as (H, W, 3) uint8, or None when it can no longer be read."""
+    try:
+        return np.asarray(data.image(int(index)))
+    except PlaygroundError:  # removed since the folder was read
+        return None
 
 
 def _stats_of(arrays, *, images: int) -> ChannelStats:

@@ -4,8 +4,10 @@ server path outside the configured roots listed or shown."""
 
 from __future__ import annotations
 
+import gc
 import io
 import json
+import pathlib
 import struct
 import zipfile
 
@@ -16,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from core import config
 from tests.test_app import APP, TIMEOUT_S, run_page
 from tests.test_page_tensors import open_with_link as open_tensors_with_link
+from ui import state
 
 
 def png_bytes(color=(200, 20, 20)) -> bytes:
@@ -128,6 +131,16 @@ def test_an_uploaded_zip_is_browsed_from_the_sessions_temporary_folder(roots):
     assert errors_of(at) == []
     assert grid_shown(at)
     assert {metric.label: metric.value for metric in at.metric}["len(dataset)"] == "2"
+
+
+def test_the_sessions_upload_folder_is_removed_with_the_session(roots):
+    at = datasets_folder_page()
+    upload_zip(at, zip_bytes({"pets/cat/1.png": png_bytes(), "pets/dog/2.png": png_bytes()}))
+    folder = pathlib.Path(at.session_state[state.UPLOADS].folder.name)
+    assert any(folder.rglob("*.png"))
+    del at
+    gc.collect()
+    assert not folder.exists()
 
 
 def test_a_zip_with_dotdot_names_is_refused_and_writes_nothing_outside(roots, tmp_path):
