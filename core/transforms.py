@@ -610,7 +610,8 @@ def _check_json_shape(text: str | bytes) -> None:
 
 def output_sizes(pipeline: Sequence[Step], size: tuple[int, int]) -> list[tuple[int, int]]:
     """The largest (width, height) each step can output from a `size` input, worst case over
-    its random draws (e.g. RandomRotation with expand at its widest angle).
+    its random draws (e.g. RandomRotation with expand at its widest angle), within a pixel of
+    what torchvision's rounding gives.
 
     Raises:
         TransformError: a step could produce an image above `config.MAX_PIPELINE_PIXELS`
@@ -656,7 +657,11 @@ def _step_output_size(step: Step, width: int, height: int) -> tuple[int, int]:
 def _rotated(width: int, height: int, degrees: float) -> tuple[int, int]:
     """The bounding box of a `width`×`height` image turned by `degrees` (expand=True)."""
     cos, sin = abs(math.cos(math.radians(degrees))), abs(math.sin(math.radians(degrees)))
-    return math.ceil(width * cos + height * sin), math.ceil(width * sin + height * cos)
+    slack = 1e-6  # cos(90°) is 6e-17, not 0
+    return (
+        math.ceil(width * cos + height * sin - slack),
+        math.ceil(width * sin + height * cos - slack),
+    )
 
 
 def _area(size: tuple[int, int]) -> int:
