@@ -15,6 +15,24 @@ DATA_DIR = pathlib.Path(
     os.environ.get("TORCH_PLAYGROUND_DATA", pathlib.Path.home() / ".cache" / "torch-playground")
 ).expanduser()
 
+# Folders a browser user may open (ImageFolder): only inside these roots, realpath-resolved.
+# `TORCH_PLAYGROUND_FOLDER_ROOTS` lists them separated by `os.pathsep`; default: the data dir.
+FOLDER_ROOTS = tuple(
+    pathlib.Path(part).expanduser()
+    for part in os.environ.get("TORCH_PLAYGROUND_FOLDER_ROOTS", "").split(os.pathsep)
+    if part.strip()
+) or (DATA_DIR,)
+# The CIFAR-10 data-directory field lets a user point downloads at any path: for a local,
+# single-user app only, so it is hidden unless `TORCH_PLAYGROUND_DATA_DIR_FIELD=1`.
+DATA_DIR_FIELD = os.environ.get("TORCH_PLAYGROUND_DATA_DIR_FIELD", "").lower() in ("1", "true")
+# Folder scans stop with a message at the first bound they reach.
+MAX_SCAN_ENTRIES = 50_000  # files and folders looked at
+MAX_SCAN_DEPTH = 4  # folder levels below a class folder
+MAX_SCAN_SECONDS = 5.0
+# An ImageFolder uploaded as a .zip (extracted into a per-session temporary folder).
+MAX_ZIP_ENTRIES = 25_000
+MAX_ZIP_UNCOMPRESSED_BYTES = 512 * 1024 * 1024  # against zip bombs: the sum of every entry
+
 # Uploads: keep in step with `server.maxUploadSize` in .streamlit/config.toml (a test checks).
 UPLOAD_LIMIT_MB = 25
 IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
@@ -25,6 +43,7 @@ MAX_IMAGE_PIXELS = 64_000_000
 # Tensors the playground will allocate.
 MAX_TENSOR_ELEMENTS = 1_000_000
 MAX_TENSOR_BYTES = 64 * 1024 * 1024
+MAX_TENSOR_PIECES = 1_000  # split, chunk, unbind, tensor_split: counted before cutting
 
 # Network.
 DOWNLOAD_TIMEOUT_S = 30.0
@@ -49,6 +68,10 @@ DEFAULT_LANGUAGE = "en"
 MAX_PIPELINE_STEPS = 32
 MAX_DRAWS = 12
 DEFAULT_DRAWS = 4
+# Largest image (width × height) any step of a pipeline may produce; checked before running.
+MAX_PIPELINE_PIXELS = 8_000_000  # eight times the largest source photo
+MAX_PIPELINE_JSON_CHARS = 20_000  # a pipeline file or URL value
+MAX_PIPELINE_JSON_DEPTH = 8  # nesting of lists and objects (a pipeline needs 4)
 MAX_SOURCE_SIDE = 1024  # larger photos are shrunk before the pipeline sees them
 TRANSFORMS_DISPLAY_SIDE = 320  # draws are sent to the browser at most this large
 TRANSFORMS_STEP_PREVIEW_SIDE = 160  # the step-by-step strip of one draw

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 from torchvision.datasets import CIFAR10, ImageFolder
 
-from core import config, downloads
+from core import config, downloads, folders
 from core.errors import DownloadError, ImageDecodeError, PlaygroundError
 from core.images import decode_image
 
@@ -200,31 +200,55 @@ def _is_image_file(path: str) -> bool:
     return path.lower().endswith(tuple(f".{ext}" for ext in config.UPLOAD_EXTENSIONS))
 
 
-def load_image_folder(root: pathlib.Path) -> ImageFolder:
-    """A folder of class sub-folders of images, as `torchvision.datasets.ImageFolder`.
+def load_image_folder(
+    root: pathlib.Path,
+    *,
+    roots: Sequence[pathlib.Path] = config.FOLDER_ROOTS,
+    limits: folders.ScanLimits = folders.DEFAULT_SCAN_LIMITS,
+) -> folders.BoundedImageFolder:
+    """A folder of class sub-folders of images, as torchvision's `ImageFolder`: the one loader
+    of the Datasets and Train pages.
 
-    Only files with the extensions in `config.UPLOAD_EXTENSIONS` are listed; each is decoded
-    by `core.images.decode_image` when it is read.
+    The path must resolve inside one of `roots`; the scan is bounded and follows no link (see
+    `core.folders`). Only files with the extensions in `config.UPLOAD_EXTENSIONS` are listed,
+    and each is decoded once by `core.images.decode_image`: files it cannot read are dropped
+    and named in the result's `unreadable`, so one bad file never fails the folder.
 
     Raises:
-        DatasetMissingError: the folder does not exist or holds no class folder with images.
+        FolderAccessError: the path lies outside every root.
+        FolderScanError: the folder is too large, too deep or too slow to scan.
+        DatasetMissingError: not a folder, no class folder with images, or no readable image.
     """
-    root = pathlib.Path(root).expanduser()
-    if not root.is_dir():
+    resolved = folders.resolve_inside(root, roots=roots)
+    if not resolved.is_dir():
         raise DatasetMissingError(
             f"{root} is not a folder. Enter a folder that holds one sub-folder per class.",
             key="datasets.folder_missing",
             root=str(root),
         )
     try:
-        return ImageFolder(str(root), loader=decode_file, is_valid_file=_is_image_file)
-    except FileNotFoundError as error:  # torchvision: no class folder, or no images in them
+        dataset = folders.BoundedImageFolder(
+            resolved, loader=decode_file, is_valid_file=_is_image_file, limits=limits
+        )
+    except FileNotFoundError as error:  # no class folder, or no images in them
         raise DatasetMissingError(
             f"{root} holds no class sub-folders with images. Put each class's images in a "
             "sub-folder named after the class.",
             key="datasets.folder_empty",
             root=str(root),
         ) from error
+    # min_side: large JPEGs decode at a reduced scale, enough to know the file is good.
+    dataset.verify(
+        lambda path: decode_image(pathlib.Path(path).read_bytes(), min_side=8),
+        errors=(ImageDecodeError, OSError),
+    )
+    if not dataset.samples:
+        raise DatasetMissingError(
+            f"None of the {len(dataset.unreadable)} images in {root} could be read.",
+            key="folders.none_readable",
+            count=len(dataset.unreadable),
+        )
+    return dataset
 
 
 # --- One adapter for browsing -------------------------------------------------------------------
@@ -275,10 +299,15 @@ class CifarImages(Browsable):
 
 
 class FolderImages(Browsable):
-    """An `ImageFolder` as `Browsable`; images are squared to `FOLDER_THUMBNAIL_SIDE` for grids."""
+    """An `ImageFolder` as `Browsable`; images are squared to `FOLDER_THUMBNAIL_SIDE` for grids.
+
+    Attributes:
+        unreadable: files of the folder that could not be decoded (left out of it).
+    """
 
     def __init__(self, dataset: ImageFolder) -> None:
         self.source = dataset
+        self.unreadable = tuple(getattr(dataset, "unreadable", ()))
         self.classes = tuple(dataset.classes)
         self.class_to_idx = dict(dataset.class_to_idx)
         self.targets = np.asarray(dataset.targets, dtype=np.int64)
@@ -286,7 +315,13 @@ class FolderImages(Browsable):
 
     def image(self, index: int) -> Image.Image:
         path, _ = self.source.samples[index]
-        return self.source.loader(path)
+        try:
+            return self.source.loader(path)
+        except OSError as error:  # removed since the folder was read (an upload's session ended)
+            raise DatasetMissingError(
+                f"{path} can no longer be read. Open the folder again.",
+                key="folders.file_gone",
+            ) from error
 
     def pixels(self, indices: Sequence[int]) -> np.ndarray:
         side = FOLDER_THUMBNAIL_SIDE
@@ -344,8 +379,16 @@ def dataset_stats(data: Browsable, *, limit: int = 1_000) -> ChannelStats:
     if isinstance(data, CifarImages):
         return channel_stats(data.source.data)
     indices = np.linspace(0, len(data) - 1, num=min(limit, len(data)), dtype=np.int64)
-    images = (np.asarray(data.image(int(index))) for index in indices)
-    return _stats_of(images, images=len(indices))
+    arrays = (_pixels_or_none(data, int(index)) for index in indices)  # one image at a time
+    return _stats_of((array for array in arrays if array is not None), images=len(indices))
+
+
+def _pixels_or_none(data: Browsable, index: int) -> np.ndarray | None:
+    """Sample `index` as (H, W, 3) uint8, or None when it can no longer be read."""
+    try:
+        return np.asarray(data.image(int(index)))
+    except PlaygroundError:  # removed since the folder was read
+        return None
 
 
 def _stats_of(arrays, *, images: int) -> ChannelStats:

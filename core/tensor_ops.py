@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from core import config
 from core.device import ACCELERATORS, available
 from core.errors import PlaygroundError
 from core.tensors import check_count
@@ -190,6 +191,7 @@ def split(tensor: torch.Tensor, *, op: str, dim: int = 0, sizes: tuple[int, ...]
     argument = sizes[0] if len(sizes) == 1 else list(sizes)
     if op == "chunk":
         argument = sizes[0]
+    _check_pieces(_piece_count(tensor, op=op, dim=dim, sizes=sizes))
 
     def cut(source: torch.Tensor) -> tuple[torch.Tensor, ...]:
         if op == "unbind":
@@ -206,6 +208,33 @@ def split(tensor: torch.Tensor, *, op: str, dim: int = 0, sizes: tuple[int, ...]
     else:
         code = f"pieces = torch.{op}(t, {argument!r}, dim={dim})"
     return Pieces(pieces, owner.reshape(tensor.shape), shared, code)
+
+
+def _piece_count(tensor: torch.Tensor, *, op: str, dim: int, sizes: tuple[int, ...]) -> int:
+    """How many pieces the cut makes, worked out from the shape alone (0 when PyTorch will
+    refuse the arguments anyway: it says why)."""
+    if not -tensor.dim() <= dim < max(tensor.dim(), 1) or tensor.dim() == 0:
+        return 0
+    length = tensor.shape[dim]
+    if op == "unbind":
+        return length
+    if op == "split":
+        return len(sizes) if len(sizes) > 1 else max(1, -(-length // sizes[0]))
+    if op == "chunk":
+        return min(sizes[0], max(length, 1))
+    # tensor_split: a number of sections, or the indices to cut at
+    return sizes[0] if len(sizes) == 1 else len(sizes) + 1
+
+
+def _check_pieces(count: int) -> None:
+    if count > config.MAX_TENSOR_PIECES:
+        raise OperationError(
+            f"The cut would make {count:,} pieces; the limit is {config.MAX_TENSOR_PIECES:,}. "
+            "Use a larger size or fewer sections.",
+            key="limits.too_many_pieces",
+            count=f"{count:,}",
+            limit=f"{config.MAX_TENSOR_PIECES:,}",
+        )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,13 +15,11 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
-from core import config
-from core.errors import PlaygroundError
-from core.images import decode_image
+from core import config, folders
+from core.errors import ImageDecodeError, PlaygroundError
 from core.nets import build
 from core.transforms import CIFAR10_MEAN, CIFAR10_STD  # defined once, beside ImageNet's
 
@@ -50,6 +48,7 @@ class ImageSet:
     images: torch.Tensor
     labels: torch.Tensor
     categories: tuple[str, ...]
+    unreadable: int = 0  # files of the source folder that could not be decoded (left out)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -82,37 +81,44 @@ def from_cifar(dataset: Any) -> ImageSet:
     return from_arrays(dataset.data, dataset.targets, categories=dataset.classes)
 
 
-def from_image_folder(root: pathlib.Path, *, image_size: int = 32) -> ImageSet:
-    """Images in `root/<class>/<file>` (torchvision's ImageFolder), resized to a square.
-
-    Every file goes through the app's safe decoder.
+def from_image_folder(
+    root: pathlib.Path,
+    *,
+    image_size: int = 32,
+    roots: Sequence[pathlib.Path] = config.FOLDER_ROOTS,
+) -> ImageSet:
+    """Images in `root/<class>/<file>`, resized to a square, through the Datasets page's loader
+    (`core.datasets.load_image_folder`): bounded scan inside `roots`, safe decoder, unreadable
+    files skipped and counted in the result's `unreadable`.
 
     Raises:
-        TrainingError: the folder has no class folders with images, or too many images.
-        ImageDecodeError: a file is not an image the app can read.
+        FolderAccessError, FolderScanError, DatasetMissingError: see `load_image_folder`.
     """
-    try:
-        folder = ImageFolder(
-            str(root), loader=lambda path: decode_image(pathlib.Path(path).read_bytes())
-        )
-    except (FileNotFoundError, NotADirectoryError) as error:
-        raise TrainingError(
-            f"No class folders with images in {root}. Use a folder with one subfolder of "
-            "images per class, e.g. data/cat/1.jpg and data/dog/2.jpg.",
-            key="training.folder_empty",
-            root=str(root),
-        ) from error
-    if len(folder) > config.MAX_FOLDER_IMAGES:
-        raise TrainingError(
-            f"{root} holds {len(folder):,} images; the limit is {config.MAX_FOLDER_IMAGES:,}. "
-            "Use a smaller folder.",
-            key="training.folder_too_large",
-            count=len(folder),
-            limit=config.MAX_FOLDER_IMAGES,
-        )
+    from core.datasets import load_image_folder  # core.datasets is heavier; only this needs it
+
+    folder = load_image_folder(
+        root, roots=roots, limits=folders.ScanLimits(images=config.MAX_FOLDER_IMAGES)
+    )
     resize = v2.Compose([v2.PILToTensor(), v2.Resize((image_size, image_size), antialias=True)])
-    images = torch.stack([resize(folder.loader(path)) for path, _ in folder.samples])
-    return ImageSet(images, torch.tensor(folder.targets, dtype=torch.int64), tuple(folder.classes))
+    images, labels = [], []
+    unreadable = list(folder.unreadable)
+    for path, target in folder.samples:
+        try:
+            images.append(resize(folder.loader(path)))
+        except (ImageDecodeError, OSError):  # changed since it was verified
+            unreadable.append(path)
+            continue
+        labels.append(target)
+    if not images:
+        raise TrainingError(
+            f"No image in {root} could be read.", key="folders.none_readable", count=len(unreadable)
+        )
+    return ImageSet(
+        torch.stack(images),
+        torch.tensor(labels, dtype=torch.int64),
+        tuple(folder.classes),
+        unreadable=len(unreadable),
+    )
 
 
 def channel_statistics(images: ImageSet) -> tuple[tuple[float, ...], tuple[float, ...]]:

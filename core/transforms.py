@@ -440,7 +440,7 @@ def _check_value(transform: str, param: Param, value: Any) -> Any:
         return value
     if param.kind == "choice":
         assert param.options is not None
-        if value not in param.options:
+        if not isinstance(value, str) or value not in param.options:  # [] and {} are unhashable
             raise wrong("one of " + ", ".join(param.options))
         return value
     if param.kind in ("int", "float"):
@@ -549,9 +549,10 @@ def from_json(text: str | bytes) -> Pipeline:
     Raises:
         TransformError: not JSON, not a list of steps, or invalid steps.
     """
+    _check_json_shape(text)
     try:
         data = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise TransformError(
             f"This is not a pipeline file (invalid JSON: {error}).",
             key="transforms.bad_json",
@@ -564,6 +565,107 @@ def from_json(text: str | bytes) -> Pipeline:
             reason=f"expected a list, got {type(data).__name__}",
         )
     return validate(data)
+
+
+def _check_json_shape(text: str | bytes) -> None:
+    """Refuse pipeline JSON longer than `config.MAX_PIPELINE_JSON_CHARS` or nested deeper than
+    `config.MAX_PIPELINE_JSON_DEPTH`, before the parser sees it (deep nesting overflows it)."""
+    if len(text) > config.MAX_PIPELINE_JSON_CHARS:
+        raise TransformError(
+            f"The pipeline text holds {len(text):,} characters; the limit is "
+            f"{config.MAX_PIPELINE_JSON_CHARS:,}.",
+            key="limits.json_too_long",
+            count=f"{len(text):,}",
+            limit=f"{config.MAX_PIPELINE_JSON_CHARS:,}",
+        )
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > config.MAX_PIPELINE_JSON_DEPTH:
+                raise TransformError(
+                    f"The pipeline JSON is nested more than {config.MAX_PIPELINE_JSON_DEPTH} "
+                    "levels deep; a pipeline needs four.",
+                    key="limits.json_too_deep",
+                    limit=config.MAX_PIPELINE_JSON_DEPTH,
+                )
+        elif char in "]}":
+            depth -= 1
+
+
+# --- sizes: every step's output computed before anything runs --------------------------------
+
+
+def output_sizes(pipeline: Sequence[Step], size: tuple[int, int]) -> list[tuple[int, int]]:
+    """The largest (width, height) each step can output from a `size` input, worst case over
+    its random draws (e.g. RandomRotation with expand at its widest angle), within a pixel of
+    what torchvision's rounding gives.
+
+    Raises:
+        TransformError: a step could produce an image above `config.MAX_PIPELINE_PIXELS`
+            (key `limits.pipeline_pixels`), checked before anything is run.
+    """
+    width, height = size
+    sizes = []
+    for position, step in enumerate(validate(pipeline), start=1):
+        width, height = _step_output_size(step, width, height)
+        if width * height > config.MAX_PIPELINE_PIXELS:
+            raise TransformError(
+                f"Step {position}, {step.name}, could make a {width:,}×{height:,} image; the "
+                f"limit is {config.MAX_PIPELINE_PIXELS:,} pixels. Remove a step, turn off "
+                "expand, or make the size smaller.",
+                key="limits.pipeline_pixels",
+                position=position,
+                transform=step.name,
+                width=f"{width:,}",
+                height=f"{height:,}",
+                limit=f"{config.MAX_PIPELINE_PIXELS:,}",
+            )
+        sizes.append((width, height))
+    return sizes
+
+
+def _step_output_size(step: Step, width: int, height: int) -> tuple[int, int]:
+    params = step.params
+    if step.name in ("CenterCrop", "RandomCrop", "RandomResizedCrop"):
+        side = int(params["size"])
+        return side, side
+    if step.name == "Resize":  # an int sets the shorter side; the other keeps the aspect
+        side = int(params["size"])
+        if width <= height:
+            return side, max(1, int(side * height / max(width, 1)))
+        return max(1, int(side * width / max(height, 1))), side
+    if step.name == "RandomRotation" and params["expand"]:
+        low, high = params["degrees"]
+        angles = {low, high, *range(math.ceil(low), math.floor(high) + 1)}
+        return max((_rotated(width, height, angle) for angle in angles), key=_area)
+    return width, height
+
+
+def _rotated(width: int, height: int, degrees: float) -> tuple[int, int]:
+    """The bounding box of a `width`×`height` image turned by `degrees` (expand=True)."""
+    cos, sin = abs(math.cos(math.radians(degrees))), abs(math.sin(math.radians(degrees)))
+    slack = 1e-6  # cos(90°) is 6e-17, not 0
+    return (
+        math.ceil(width * cos + height * sin - slack),
+        math.ceil(width * sin + height * cos - slack),
+    )
+
+
+def _area(size: tuple[int, int]) -> int:
+    return size[0] * size[1]
 
 
 def code_value(param: Param, value: Any) -> str:
@@ -675,6 +777,7 @@ def draw(image: Image.Image, pipeline: Sequence[Step], *, seed: int, count: int 
     """
     count = max(1, min(count, config.MAX_DRAWS))
     pipeline = validate(pipeline)
+    output_sizes(pipeline, image.size)
     built = _build_steps(pipeline)
     draws = []
     with _RNG_LOCK, torch.random.fork_rng(devices=[]):
@@ -848,6 +951,7 @@ def trace(
         TransformError: as `draw`.
     """
     pipeline = validate(pipeline)
+    output_sizes(pipeline, image.size)
     built = _build_steps(pipeline)
     outputs = []
     with _RNG_LOCK, torch.random.fork_rng(devices=[]):

@@ -10,6 +10,7 @@ from core import config, snippets
 from core import datasets as core_datasets
 from core.errors import PlaygroundError
 from ui import datasets as ui_datasets
+from ui import folders as ui_folders
 from ui import state
 from ui.code import show_code
 from ui.frame import require_frame
@@ -70,23 +71,21 @@ kind = (
     or "cifar10"
 )
 if kind == "folder":
-    folder = st.text_input(
-        t("datasets.folder"), key="datasets_folder", placeholder="~/pictures/pets"
-    ).strip()
-    if not folder:
-        st.info(t("datasets.folder_info"))
+    folder = ui_folders.pick_folder("datasets")
+    if folder is None:
         state.stop()
-    source = ui_datasets.Source("folder", str(pathlib.Path(folder).expanduser()))
+    source = ui_datasets.Source("folder", folder, roots=ui_folders.roots())
 else:
-    if "datasets_data_dir" not in st.session_state:
-        st.session_state["datasets_data_dir"] = str(state.data_dir())
     left, right = st.columns([3, 2])
-    left.text_input(
-        t("datasets.data_dir"),
-        key="datasets_data_dir",
-        on_change=remember_data_dir,
-        help=t("datasets.data_dir_help", default=str(config.DATA_DIR)),
-    )
+    if config.DATA_DIR_FIELD:  # a local single-user app only: it points downloads anywhere
+        if "datasets_data_dir" not in st.session_state:
+            st.session_state["datasets_data_dir"] = str(state.data_dir())
+        left.text_input(
+            t("datasets.data_dir"),
+            key="datasets_data_dir",
+            on_change=remember_data_dir,
+            help=t("datasets.data_dir_help", default=str(config.DATA_DIR)),
+        )
     split = (
         right.segmented_control(
             t("datasets.split"),
@@ -103,7 +102,7 @@ else:
 try:
     with st.spinner(t("datasets.loading")):
         data = ui_datasets.browsable(source)
-except core_datasets.DatasetError as error:
+except PlaygroundError as error:  # DatasetError, or a folder refused (core.folders)
     if error.key == "datasets.missing":  # not downloaded yet: expected, not an error
         st.info(error_text(error), icon=":material/download:")
     else:
@@ -112,6 +111,7 @@ except core_datasets.DatasetError as error:
         offer_download(pathlib.Path(source.root))
     state.stop()
 
+ui_folders.warn_unreadable(len(getattr(data, "unreadable", ())))
 classes = list(data.classes)
 counts = core_datasets.class_counts(data.targets, classes=len(classes))
 overview, browse = st.tabs([t("datasets.overview"), t("datasets.browse")])

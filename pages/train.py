@@ -8,6 +8,7 @@ from core.datasets import DatasetError
 from core.device import available_devices
 from core.errors import PlaygroundError
 from core.trained import TrainedModel
+from ui import folders as ui_folders
 from ui import state
 from ui import training as runs
 from ui.code import show_code
@@ -66,12 +67,15 @@ try:
         train_images = runs.cifar_images(str(state.data_dir()), True)
         test_images = runs.cifar_images(str(state.data_dir()), False)
     else:
-        folder = st.text_input(t("train.folder"), key="train_folder", help=t("train.folder_help"))
-        if not folder.strip():
-            st.info(t("train.folder_missing"), icon=":material/folder_off:")
+        folder = ui_folders.pick_folder("train", disabled=running)
+        if folder is None:
             state.stop()
-        train_images, test_images = runs.folder_split(folder.strip())
-except DatasetError:
+        train_images, test_images = runs.folder_split(folder, ui_folders.roots())
+        ui_folders.warn_unreadable(runs.folder_images(folder, ui_folders.roots()).unreadable)
+except DatasetError as error:
+    if source != "cifar10":  # a folder's own problem, not a missing download
+        show_error(error)
+        state.stop()
     st.info(t("train.cifar_missing", root=str(state.data_dir())), icon=":material/inventory_2:")
     st.page_link(
         "pages/datasets.py", label=t("train.open_datasets"), icon=":material/arrow_forward:"

@@ -127,7 +127,7 @@ def folder(tmp_path_factory, npz):
 
 def test_image_folder_browses_like_cifar(folder, npz):
     root, order = folder
-    data = FolderImages(datasets.load_image_folder(root))
+    data = FolderImages(datasets.load_image_folder(root, roots=[root]))
     assert data.classes == tuple(str(name) for name in npz["classes"])
     assert datasets.class_counts(data.targets, classes=10).tolist() == [20] * 10
     for position in [0, 19, 20, 77, 199]:
@@ -136,17 +136,38 @@ def test_image_folder_browses_like_cifar(folder, npz):
 
 
 def test_image_folder_thumbnails_are_squares_of_one_size(folder):
-    data = FolderImages(datasets.load_image_folder(folder[0]))
+    data = FolderImages(datasets.load_image_folder(folder[0], roots=[folder[0]]))
     pixels = data.pixels([0, 5])
     side = datasets.FOLDER_THUMBNAIL_SIDE
     assert pixels.shape == (2, side, side, 3)
 
 
-def test_unreadable_file_in_a_folder_becomes_a_blank_tile(tmp_path):
+def test_unreadable_files_are_left_out_and_counted(tmp_path):
+    (tmp_path / "cats").mkdir()
+    Image.new("RGB", (8, 8), (200, 0, 0)).save(tmp_path / "cats" / "good.png")
+    (tmp_path / "cats" / "broken.png").write_bytes(b"\x89PNG not really")
+    (tmp_path / "cats" / "empty.jpg").write_bytes(b"")
+    data = FolderImages(datasets.load_image_folder(tmp_path, roots=[tmp_path]))
+    assert len(data) == 1 and sorted(data.unreadable) == ["cats/broken.png", "cats/empty.jpg"]
+    assert np.asarray(data.image(0))[0, 0].tolist() == [200, 0, 0]
+
+
+def test_a_folder_of_only_unreadable_files_says_so(tmp_path):
     (tmp_path / "cats").mkdir()
     (tmp_path / "cats" / "broken.png").write_bytes(b"\x89PNG not really")
-    data = FolderImages(datasets.load_image_folder(tmp_path))
+    with pytest.raises(DatasetMissingError) as caught:
+        datasets.load_image_folder(tmp_path, roots=[tmp_path])
+    assert caught.value.key == "folders.none_readable"
+
+
+def test_a_file_removed_after_loading_is_a_blank_tile_and_a_clear_error(tmp_path):
+    (tmp_path / "cats").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "cats" / "gone.png")
+    data = FolderImages(datasets.load_image_folder(tmp_path, roots=[tmp_path]))
+    (tmp_path / "cats" / "gone.png").unlink()
     assert (data.pixels([0]) == 255).all()
+    with pytest.raises(DatasetMissingError):
+        data.image(0)
 
 
 @pytest.mark.parametrize(
@@ -158,7 +179,7 @@ def test_unreadable_file_in_a_folder_becomes_a_blank_tile(tmp_path):
 )
 def test_image_folder_errors_say_what_to_do(tmp_path, make, key):
     with pytest.raises(DatasetMissingError) as caught:
-        datasets.load_image_folder(make(tmp_path))
+        datasets.load_image_folder(make(tmp_path), roots=[tmp_path])
     assert caught.value.key == key
 
 

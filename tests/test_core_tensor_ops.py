@@ -232,3 +232,22 @@ def test_parse_int_list():
     assert tensor_ops.parse_int_list("") == ()
     with pytest.raises(OperationError):
         tensor_ops.parse_int_list("2, t.sum()")
+
+
+@pytest.mark.parametrize(
+    ("shape", "op", "sizes"),
+    [
+        ((3, 4), "tensor_split", (1_000_000,)),
+        ((1_000_000,), "split", (1,)),
+        ((2_000,), "unbind", ()),
+        ((3, 4), "tensor_split", tuple(range(1, 1_002))),
+    ],
+)
+def test_cuts_into_too_many_pieces_are_counted_and_refused_before_cutting(shape, op, sizes):
+    with pytest.raises(OperationError) as caught:
+        tensor_ops.split(torch.zeros(shape), op=op, sizes=sizes)
+    assert caught.value.key == "limits.too_many_pieces"
+
+
+def test_chunk_counts_only_the_pieces_it_can_make():
+    assert len(tensor_ops.split(torch.zeros(3, 4), op="chunk", sizes=(1_000_000,)).pieces) == 3

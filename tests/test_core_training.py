@@ -13,6 +13,7 @@ from PIL import Image
 from torchvision.transforms import v2
 
 from core import training
+from core.datasets import DatasetMissingError
 from core.errors import PlaygroundError
 from tests.corpus import load_cifar_npz
 
@@ -70,11 +71,21 @@ def test_an_image_folder_becomes_32px_uint8_images_with_its_class_names(tmp_path
         (tmp_path / name).mkdir()
         for index in range(3):
             Image.new("RGB", (50 + index, 40), color).save(tmp_path / name / f"{index}.png")
-    images = training.from_image_folder(tmp_path)
+    images = training.from_image_folder(tmp_path, roots=[tmp_path])
     assert images.categories == ("cat", "dog")
     assert images.images.shape == (6, 3, 32, 32) and images.images.dtype == torch.uint8
     assert images.labels.tolist() == [0, 0, 0, 1, 1, 1]
     assert images.images[0, :, 16, 16].tolist() == [200, 10, 10]
+
+
+def test_unreadable_files_are_skipped_and_counted_for_training(tmp_path):
+    (tmp_path / "cat").mkdir()
+    for index in range(2):
+        Image.new("RGB", (40, 40), (200, 10, 10)).save(tmp_path / "cat" / f"{index}.png")
+    (tmp_path / "cat" / "empty.png").write_bytes(b"")
+    (tmp_path / "cat" / "corrupt.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
+    images = training.from_image_folder(tmp_path, roots=[tmp_path])
+    assert len(images) == 2 and images.unreadable == 2
 
 
 @pytest.mark.parametrize("layout", ["missing", "no_class_folders"])
@@ -83,9 +94,9 @@ def test_a_folder_without_class_folders_is_refused_with_a_fix(tmp_path, layout):
     if layout == "no_class_folders":
         root.mkdir()
         Image.new("RGB", (8, 8)).save(root / "loose.png")
-    with pytest.raises(training.TrainingError, match="one subfolder") as caught:
-        training.from_image_folder(root)
-    assert caught.value.key == "training.folder_empty"
+    with pytest.raises(DatasetMissingError, match="sub-folder") as caught:
+        training.from_image_folder(root, roots=[tmp_path])
+    assert caught.value.key in ("datasets.folder_missing", "datasets.folder_empty")
 
 
 def test_split_is_seeded_and_disjoint():

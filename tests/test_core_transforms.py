@@ -270,3 +270,56 @@ def test_to_display_undoes_normalize():
 def test_fit_source_shrinks_only_large_images():
     assert transforms.fit_source(IMAGE) is IMAGE
     assert max(transforms.fit_source(IMAGE, max_side=48).size) == 48
+
+
+# --- Bounds checked before anything is built or run (issue 15) ---------------------------------
+
+
+@pytest.mark.parametrize("value", [[], {}, None, 3])
+def test_a_choice_that_is_not_a_name_is_a_bad_value(value):
+    with pytest.raises(TransformError) as caught:
+        transforms.validate([{"name": "Resize", "params": {"interpolation": value}}])
+    assert caught.value.key == "transforms.bad_value"
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[" * 5000 + "]" * 5000, "limits.json_too_deep"),
+        ('[{"name": "Resize", "params": {"size": [[[[[[[[1]]]]]]]]}}]', "limits.json_too_deep"),
+        (json.dumps([{"name": "Resize", "note": "x" * 30_000}]), "limits.json_too_long"),
+    ],
+)
+def test_oversized_pipeline_json_is_refused_before_parsing(text, key):
+    with pytest.raises(TransformError) as caught:
+        transforms.from_json(text)
+    assert caught.value.key == key
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting():
+    text = json.dumps([{"name": "[[[[[[[[[[[[", "params": {}}])
+    with pytest.raises(TransformError) as caught:
+        transforms.from_json(text)
+    assert caught.value.key == "transforms.unknown_transform"
+
+
+def test_every_steps_output_size_is_known_before_running():
+    pipeline = [
+        Step("Resize", {"size": 100, "interpolation": "bilinear", "antialias": True}),
+        Step(
+            "RandomRotation", {"degrees": [90.0, 90.0], "interpolation": "nearest", "expand": True}
+        ),
+        Step("CenterCrop", {"size": 50}),
+    ]
+    assert transforms.output_sizes(pipeline, (400, 200)) == [(200, 100), (100, 200), (50, 50)]
+
+
+def test_rotation_with_expand_is_refused_past_the_pixel_budget_before_running():
+    rotate = Step(
+        "RandomRotation", {"degrees": [45.0, 45.0], "interpolation": "nearest", "expand": True}
+    )
+    image = Image.new("RGB", (1024, 1024))
+    with pytest.raises(TransformError) as caught:
+        transforms.draw(image, [rotate] * 10, seed=0)
+    assert caught.value.key == "limits.pipeline_pixels"
+    assert caught.value.params["position"] == 3  # 1024² doubles per step: 2M, 4M, 8M+

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import datasets
+from core import config, datasets
 from tests import corpus
 from tests.test_app import APP, TIMEOUT_S
 from tests.test_core_datasets import http_server, write_image_folder
@@ -130,7 +130,15 @@ def test_train_split_browses_its_five_batches(cifar10_root, npz, names):
     assert labels == [names[label] for label in npz["labels"][2000:2100]]
 
 
-def test_an_image_folder_browses_the_same(cifar10_root, tmp_path, npz, names):
+@pytest.fixture
+def folder_root(tmp_path, monkeypatch):
+    """The server's only folder root, for this test."""
+    monkeypatch.setattr(config, "FOLDER_ROOTS", (tmp_path,))
+    return tmp_path
+
+
+def test_an_image_folder_browses_the_same(cifar10_root, folder_root, npz, names):
+    tmp_path = folder_root
     order = write_image_folder(tmp_path, npz, per_class=20)
     at = open_page(cifar10_root)
     at.segmented_control(key="datasets_source").set_value("folder").run()
@@ -194,7 +202,8 @@ def test_download_of_a_short_archive_says_it_stopped_early(tmp_path, monkeypatch
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_folder_that_is_not_there_is_a_clear_message(cifar10_root, tmp_path):
+def test_a_folder_that_is_not_there_is_a_clear_message(cifar10_root, folder_root):
+    tmp_path = folder_root
     at = open_page(cifar10_root)
     at.segmented_control(key="datasets_source").set_value("folder").run()
     at.text_input(key="datasets_folder").set_value(str(tmp_path / "nowhere")).run()
@@ -220,7 +229,13 @@ def test_download_button_fetches_unpacks_and_shows_the_dataset(cifar10_root, tmp
     assert {metric.label: metric.value for metric in at.metric}["len(dataset)"] == "10,000"
 
 
-def test_data_directory_field_switches_the_dataset(cifar10_root, tmp_path):
+def test_data_directory_field_is_hidden_unless_the_config_allows_it(cifar10_root):
+    at = open_page(cifar10_root)
+    assert not [field for field in at.text_input if field.key == "datasets_data_dir"]
+
+
+def test_data_directory_field_switches_the_dataset(cifar10_root, tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "DATA_DIR_FIELD", True)  # a local single-user app
     at = open_page(cifar10_root)
     at.text_input(key="datasets_data_dir").set_value(str(tmp_path)).run()
     assert at.session_state["data_dir"] == str(tmp_path)

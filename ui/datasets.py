@@ -18,9 +18,10 @@ from core.datasets import load_cifar10
 
 GRID_CELL_PX = 64  # each thumbnail's on-screen side
 _BMP_MAX_SIDE = 32  # tiles up to this side go as BMP: fast to write, still small
+CACHE_TTL_S = 3600  # entries keyed by user input expire an hour after they were made
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=4, ttl=CACHE_TTL_S)
 def cifar10(root: str, train: bool) -> CIFAR10:
     """CIFAR-10 split from `root`; raises core.datasets.DatasetError when it is not there."""
     return load_cifar10(pathlib.Path(root), train=train)
@@ -33,6 +34,7 @@ class Source:
     kind: str  # "cifar10" or "folder"
     root: str
     train: bool = False
+    roots: tuple[str, ...] = ()  # for a folder: where it may lie (see ui.folders.roots)
 
     @property
     def name(self) -> str:
@@ -41,21 +43,24 @@ class Source:
         return pathlib.Path(self.root).name or self.root
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
+# Keyed by what users type or upload: bounded in entries and time, so memory plateaus.
+@st.cache_resource(show_spinner=False, max_entries=4, ttl=CACHE_TTL_S)
 def browsable(source: Source) -> core_datasets.Browsable:
-    """The dataset behind `source`, loaded once per process; raises DatasetError."""
+    """The dataset behind `source`, loaded once per process; raises PlaygroundError."""
     if source.kind == "cifar10":
         return core_datasets.CifarImages(cifar10(source.root, source.train))
-    return core_datasets.FolderImages(core_datasets.load_image_folder(pathlib.Path(source.root)))
+    allowed = [pathlib.Path(root) for root in source.roots]
+    folder = core_datasets.load_image_folder(pathlib.Path(source.root), roots=allowed)
+    return core_datasets.FolderImages(folder)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=8, ttl=CACHE_TTL_S)
 def stats(source: Source) -> core_datasets.ChannelStats:
     """Per-channel mean and std of `source`, computed once."""
     return core_datasets.dataset_stats(browsable(source))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=32, ttl=CACHE_TTL_S)
 def grid_html(source: Source, indices: tuple[int, ...], labels: tuple[str, ...]) -> str:
     """The grid of `indices` in `source`, rendered once per page (see `render_grid`)."""
     return render_grid(browsable(source), indices, labels)

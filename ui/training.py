@@ -37,6 +37,7 @@ from ui.datasets import cifar10
 RUN_KEY = "train_run"  # st.session_state key of this session's TrainingRun
 POLL_SECONDS = 1.0  # how often the page redraws the progress of an active run
 FOLDER_TEST_FRACTION = 0.2  # an ImageFolder's held-out test part
+CACHE_TTL_S = 3600  # entries keyed by user input expire an hour after they were made
 
 
 class RunsFullError(PlaygroundError):
@@ -57,16 +58,18 @@ def cifar_images(root: str, train: bool) -> ImageSet:
     return from_cifar(cifar10(root, train))
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
-def folder_images(root: str) -> ImageSet:
-    """An ImageFolder at 32×32; raises TrainingError or ImageDecodeError for a bad folder."""
-    return from_image_folder(pathlib.Path(root))
+# Keyed by what users type or upload: bounded in entries and time, so memory plateaus.
+@st.cache_resource(show_spinner=False, max_entries=2, ttl=CACHE_TTL_S)
+def folder_images(root: str, roots: tuple[str, ...]) -> ImageSet:
+    """An ImageFolder inside `roots` at 32×32 (unreadable files left out and counted); raises
+    PlaygroundError for a folder refused, too large or without readable images."""
+    return from_image_folder(pathlib.Path(root), roots=[pathlib.Path(path) for path in roots])
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
-def folder_split(root: str) -> tuple[ImageSet, ImageSet]:
+@st.cache_resource(show_spinner=False, max_entries=2, ttl=CACHE_TTL_S)
+def folder_split(root: str, roots: tuple[str, ...]) -> tuple[ImageSet, ImageSet]:
     """An ImageFolder split (seeded) into its training part and its held-out test part."""
-    return split(folder_images(root), fraction=FOLDER_TEST_FRACTION, seed=0)
+    return split(folder_images(root, roots), fraction=FOLDER_TEST_FRACTION, seed=0)
 
 
 @st.cache_data(show_spinner=False)
