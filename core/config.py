@@ -46,3 +46,14 @@ MAX_CONCURRENT_RUNS = 2  # training threads per server process; more wait for a 
 MAX_EPOCHS = 100
 MAX_BATCH_SIZE = 1024
 MAX_FOLDER_IMAGES = 20_000  # an ImageFolder is held in memory as 32×32 uint8
+
+# Long work (core/workers.py). Torch threads are process-wide: training runs in its own process
+# with this many threads, by default leaving one core to the pages.
+TRAIN_WORKER_THREADS = int(
+    os.environ.get("TORCH_PLAYGROUND_TRAIN_THREADS", max(1, (os.cpu_count() or 1) - 1))
+)
+TRAIN_BUDGET_S = float(os.environ.get("TORCH_PLAYGROUND_TRAIN_BUDGET_S", 15 * 60))  # per run
+STOP_GRACE_S = 2.0  # a worker still running this long after Stop is terminated
+WORKER_START_S = 5.0  # a spawned worker's start-up (importing torch), added to estimates
+TRANSFORMS_BUDGET_S = 10.0  # one Transforms preview: every draw of every step
+ERROR_QUOTE_CHARS = 80  # user input quoted in an error message is cut to this length

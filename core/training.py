@@ -108,6 +108,7 @@ def from_image_folder(root: pathlib.Path, *, image_size: int = 32) -> ImageSet:
             f"{root} holds {len(folder):,} images; the limit is {config.MAX_FOLDER_IMAGES:,}. "
             "Use a smaller folder.",
             key="training.folder_too_large",
+            root=str(root),
             count=len(folder),
             limit=config.MAX_FOLDER_IMAGES,
         )
