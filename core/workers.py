@@ -37,6 +37,7 @@ from core.training import (
 )
 
 POLL_S = 0.1  # how often the watcher looks at a quiet worker
+MEASURED_BATCH = 32  # images in the step timed for an estimate; scaled to the batch size
 
 
 class WorkerError(PlaygroundError, RuntimeError):
@@ -370,12 +371,14 @@ def measure_step_seconds(
 ) -> float:
     """Seconds of one training step (forward, backward, optimizer) of `net` on random data.
 
-    The first step warms up (allocations, kernel choice) and is not counted.
+    At most `MEASURED_BATCH` images are timed and the time scaled to `batch_size`, so the
+    measurement stays short in the server process. The first step warms up and is not counted.
     """
+    measured = min(batch_size, MEASURED_BATCH)
     model = seeded_model(net, seed=0, num_classes=num_classes)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    inputs = torch.randn(batch_size, 3, image_size, image_size)
-    labels = torch.randint(0, num_classes, (batch_size,))
+    inputs = torch.randn(measured, 3, image_size, image_size)
+    labels = torch.randint(0, num_classes, (measured,))
     loss_function = torch.nn.CrossEntropyLoss()
     timings = []
     for _ in range(2):
@@ -384,4 +387,4 @@ def measure_step_seconds(
         loss_function(model(inputs), labels).backward()
         optimizer.step()
         timings.append(time.perf_counter() - started)
-    return timings[-1]
+    return timings[-1] * batch_size / measured
