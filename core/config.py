@@ -57,3 +57,4 @@ STOP_GRACE_S = 2.0  # a worker still running this long after Stop is terminated
 WORKER_START_S = 5.0  # a spawned worker's start-up (importing torch), added to estimates
 TRANSFORMS_BUDGET_S = 10.0  # one Transforms preview: every draw of every step
 ERROR_QUOTE_CHARS = 80  # user input quoted in an error message is cut to this length
+WORK_THREADS = 4  # threads of the server process for request-time work (ui/work.py)

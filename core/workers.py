@@ -46,7 +46,7 @@ class WorkerError(PlaygroundError, RuntimeError):
     key = "workers.crashed"
 
 
-class BudgetExceededError(PlaygroundError, TimeoutError):
+class BudgetExceededError(PlaygroundError):
     """Request-time work that ran past its time budget."""
 
     key = "workers.budget"
