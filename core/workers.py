@@ -9,9 +9,11 @@ trained weights (a state_dict) and the evaluation; the caller rebuilds the model
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import multiprocessing
+import os
 import queue
 import threading
 import time
@@ -125,8 +127,10 @@ def build_trainer(request: TrainingRequest) -> Trainer:
 
 def _work(request: TrainingRequest, messages: Any, stop: Any) -> None:
     """The worker process's body: train, send the weights, evaluate, send the evaluation."""
-    torch.set_num_threads(request.threads)
     try:
+        with contextlib.suppress(OSError):  # not every platform lets a process lower itself
+            os.nice(config.TRAIN_WORKER_NICENESS)
+        torch.set_num_threads(request.threads)
         trainer = build_trainer(request)
         stopper = _StopOrDeadline(stop, time.monotonic() + request.budget_s)
         result = trainer.run(
