@@ -3,12 +3,16 @@ a killed worker is a clear message and the page keeps working."""
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import time
 
 import pytest
+import torch
 
+from core import workers
+from core.training import ImageSet, TrainConfig
 from tests.test_core_workers import pid_alive
 from tests.test_page_train import open_with_data, wait_for_run
 from ui import training as runs
@@ -64,3 +68,24 @@ def test_a_killed_worker_is_a_clear_message_and_the_page_keeps_working(cifar10_r
     assert not at.button(key="train_start").disabled
     at.selectbox(key="train_net").set_value("ResNet-8").run()
     assert not at.exception
+
+
+def test_a_run_dropped_with_its_session_stops_its_worker():
+    images = ImageSet(
+        torch.zeros(2, 3, 32, 32, dtype=torch.uint8), torch.tensor([0, 1]), ("a", "b")
+    )
+    request = workers.TrainingRequest(
+        net="SmallVGG",
+        train=images,
+        validation=None,
+        test=images,
+        settings=TrainConfig(),
+        mean=(0.5,) * 3,
+        std=(0.5,) * 3,
+    )
+    run = runs.TrainingRun(request, setup=None)
+    job = run._job
+    assert not job.stop_requested
+    del run
+    gc.collect()
+    assert job.stop_requested

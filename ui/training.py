@@ -8,6 +8,7 @@ import dataclasses
 import pathlib
 import threading
 import uuid
+import weakref
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -154,6 +155,8 @@ class TrainingRun:
         self.test_set = request.test
         self.exports: dict[str, object] = {}  # filled by the page's Deploy section
         self._job = TrainingJob(request)
+        # A closed session drops its state: its run's worker stops with it.
+        weakref.finalize(self, self._job.stop)
 
     def start(self) -> None:
         """Check the request, take a training slot and start the worker.
