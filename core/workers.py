@@ -301,6 +301,15 @@ class TrainingJob:
             )
             self._set_status("done")
             return
+        if self._stop_requested_at is not None:
+            self._fail(
+                WorkerError(
+                    "Stopped before training began; there is no model to keep. Press Train to "
+                    "start again.",
+                    key="workers.stopped_before_start",
+                )
+            )
+            return
         code = self._process.exitcode
         self._fail(
             WorkerError(

@@ -143,3 +143,13 @@ def test_a_budget_raises_past_its_deadline_and_lets_an_interrupt_go_first():
 def test_the_estimate_adds_the_start_up_to_every_step():
     assert workers.estimate_seconds(0.5, steps=10) == workers.config.WORKER_START_S + 5
     assert workers.measure_step_seconds("SmallVGG", batch_size=4, num_classes=3) > 0
+
+
+def test_a_stop_before_the_first_step_says_nothing_was_trained(cifar, monkeypatch):
+    monkeypatch.setattr(workers.config, "STOP_GRACE_S", 0.0)  # ended at the watcher's first look
+    job = workers.TrainingJob(request(cifar))
+    job.start()
+    job.stop()
+    assert job.wait(TIMEOUT_S)
+    assert not pid_alive(job.pid)
+    assert job.status == "failed" and job.failure.key == "workers.stopped_before_start"
