@@ -83,3 +83,22 @@ MAX_BATCH_SIZE = 1024
 MAX_FOLDER_IMAGES = 20_000  # an ImageFolder is held in memory as 32×32 uint8
 MAX_CURVE_POINTS = 1500  # per-step points drawn; longer runs are thinned evenly
 EXPORT_CHECKED_IMAGES = 200  # test images run through ONNX Runtime and PyTorch after export
+
+# Long work (core/workers.py). Torch threads are process-wide: training runs in its own process
+# with this many threads, by default leaving one core for the pages and sharing the rest among
+# the concurrent runs (1 thread per run on 2 cores, 7 on 16).
+TRAIN_WORKER_THREADS = int(
+    os.environ.get(
+        "TORCH_PLAYGROUND_TRAIN_THREADS",
+        max(1, ((os.cpu_count() or 1) - 1) // MAX_CONCURRENT_RUNS),
+    )
+)
+# Workers run at a lower scheduling priority (added to their niceness), so that where cores are
+# still shared, the pages' work goes first and training takes what is left.
+TRAIN_WORKER_NICENESS = 10
+TRAIN_BUDGET_S = float(os.environ.get("TORCH_PLAYGROUND_TRAIN_BUDGET_S", 15 * 60))  # per run
+STOP_GRACE_S = 2.0  # a worker still running this long after Stop is terminated
+WORKER_START_S = 5.0  # a spawned worker's start-up (importing torch), added to estimates
+TRANSFORMS_BUDGET_S = 10.0  # one Transforms preview: every draw of every step
+ERROR_QUOTE_CHARS = 80  # user input quoted in an error message is cut to this length
+WORK_THREADS = 4  # threads of the server process for request-time work (ui/work.py)

@@ -5,6 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from core import config
+
+
+def quote(text: str, *, limit: int = config.ERROR_QUOTE_CHARS) -> str:
+    """`text` cut to `limit` characters (an ellipsis marks the cut), for quoting user input in
+    a message: a 100 KB transform name must not become a 100 KB alert."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 class PlaygroundError(Exception):
     """Base of every error the UI shows to the user instead of a traceback.

@@ -121,22 +121,25 @@ class _Scan:
                 for entry in listing:
                     self.entries += 1
                     if self.entries > self.limits.entries:
-                        raise self._error("folders.too_many_entries", self.limits.entries)
+                        raise FolderScanError(
+                            f"{self.root} is too large to scan here (limit: "
+                            f"{self.limits.entries:g} per scan). Use a smaller folder.",
+                            key="folders.too_many_entries",
+                            root=self.root.name,
+                            limit=f"{self.limits.entries:g}",
+                        )
                     if time.monotonic() > self.deadline:
-                        raise self._error("folders.too_slow", self.limits.seconds)
+                        raise FolderScanError(
+                            f"{self.root} is too large to scan here (limit: "
+                            f"{self.limits.seconds:g} per scan). Use a smaller folder.",
+                            key="folders.too_slow",
+                            root=self.root.name,
+                            limit=f"{self.limits.seconds:g}",
+                        )
                     entries.append(entry)
         except OSError:  # unreadable (permissions, vanished): nothing to list
             return []
         return sorted(entries, key=lambda entry: entry.name)
-
-    def _error(self, key: str, limit: float) -> FolderScanError:
-        return FolderScanError(
-            f"{self.root} is too large to scan here (limit: {limit:g} per scan). Use a smaller "
-            "folder.",
-            key=key,
-            root=self.root.name,
-            limit=f"{limit:g}",
-        )
 
 
 def _is_real_folder(entry: os.DirEntry[str]) -> bool:
@@ -236,10 +239,6 @@ class BoundedImageFolder(ImageFolder):
 # --- Uploaded zips --------------------------------------------------------------------------------
 
 
-def _refuse(message: str, key: str, **params: Any) -> ZipRefusedError:
-    return ZipRefusedError(message, key=key, **params)
-
-
 def _safe_name(name: str) -> bool:
     """A relative POSIX name with no `..`, no drive, no backslash and no NUL."""
     if not name or name.startswith(("/", "\\")) or "\\" in name or "\x00" in name:
@@ -281,35 +280,39 @@ def extract_zip(
     size = upload.seek(0, os.SEEK_END)
     upload.seek(0)
     if size > limits.bytes:
-        raise _refuse(
+        raise ZipRefusedError(
             f"The zip is {size:,} bytes; the limit is {limits.bytes:,}.",
-            "folders.zip_too_large",
+            key="folders.zip_too_large",
             limit=f"{limits.bytes // (1024 * 1024)} MB",
         )
     try:
         archive = zipfile.ZipFile(upload)
     except (zipfile.BadZipFile, OSError, ValueError) as error:
-        raise _refuse(f"This is not a zip file ({error}).", "folders.zip_bad") from error
+        raise ZipRefusedError(
+            f"This is not a zip file ({error}).", key="folders.zip_bad"
+        ) from error
     with archive:
         infos = archive.infolist()
         if len(infos) > limits.entries:
-            raise _refuse(
+            raise ZipRefusedError(
                 f"The zip holds {len(infos):,} entries; the limit is {limits.entries:,}.",
-                "folders.zip_too_many",
+                key="folders.zip_too_many",
                 count=f"{len(infos):,}",
                 limit=f"{limits.entries:,}",
             )
         for info in infos:
             if not _safe_name(info.filename) or _is_link(info):
-                raise _refuse(
+                raise ZipRefusedError(
                     f"The zip holds an unsafe entry ({info.filename!r}): absolute paths, `..` "
                     "and links are refused.",
-                    "folders.zip_unsafe",
+                    key="folders.zip_unsafe",
                     name=info.filename[:100],
                 )
         declared = sum(info.file_size for info in infos)
         if declared > limits.uncompressed:
-            raise _refuse(_inflated_message(limits), "folders.zip_bomb", limit=_mb(limits))
+            raise ZipRefusedError(
+                _inflated_message(limits), key="folders.zip_bomb", limit=_mb(limits)
+            )
         target = pathlib.Path(tempfile.mkdtemp(dir=into, prefix="zip-"))
         try:
             _write_entries(archive, infos, target=target, keep=keep, limits=limits)
@@ -336,7 +339,9 @@ def _write_entries(
             continue
         path = target / info.filename
         if not path.resolve().is_relative_to(target.resolve()):  # belt and braces
-            raise _refuse("The zip holds an unsafe entry.", "folders.zip_unsafe", name="")
+            raise ZipRefusedError(
+                "The zip holds an unsafe entry.", key="folders.zip_unsafe", name=""
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             with archive.open(info) as source, open(path, "xb") as sink:
@@ -344,11 +349,13 @@ def _write_entries(
                     written += len(chunk)
                     if written > limits.uncompressed:  # a lying header
                         message = _inflated_message(limits)
-                        raise _refuse(message, "folders.zip_bomb", limit=_mb(limits))
+                        raise ZipRefusedError(message, key="folders.zip_bomb", limit=_mb(limits))
                     sink.write(chunk)
         except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as error:
             # corrupt data, a bad CRC, an encrypted entry, a duplicate name
-            raise _refuse(f"The zip cannot be read ({error}).", "folders.zip_bad") from error
+            raise ZipRefusedError(
+                f"The zip cannot be read ({error}).", key="folders.zip_bad"
+            ) from error
 
 
 def _mb(limits: ZipLimits) -> str:

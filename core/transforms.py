@@ -759,7 +759,14 @@ class Draw:
     steps: tuple[StepDraw, ...]
 
 
-def draw(image: Image.Image, pipeline: Sequence[Step], *, seed: int, count: int = 1) -> list[Draw]:
+def draw(
+    image: Image.Image,
+    pipeline: Sequence[Step],
+    *,
+    seed: int,
+    count: int = 1,
+    check: Callable[[], None] | None = None,
+) -> list[Draw]:
     """Apply the pipeline `count` times, draw i after `torch.manual_seed(seed + i)`.
 
     Args:
@@ -767,6 +774,8 @@ def draw(image: Image.Image, pipeline: Sequence[Step], *, seed: int, count: int 
         pipeline: the steps (validated and built here).
         seed: seed of the first draw.
         count: how many draws, 1..`config.MAX_DRAWS`.
+        check: called before every step of every draw; raises to abandon the work (e.g.
+            `core.workers.Budget.check`).
 
     Returns:
         One `Draw` per seed; the same seed always gives the same output.
@@ -783,19 +792,25 @@ def draw(image: Image.Image, pipeline: Sequence[Step], *, seed: int, count: int 
     with _RNG_LOCK, torch.random.fork_rng(devices=[]):
         for index in range(count):
             torch.manual_seed(seed + index)
-            steps = list(_run(image, built, pipeline))
+            steps = list(_run(image, built, pipeline, check=check))
             output = steps[-1][0] if steps else image
             draws.append(Draw(seed + index, output, tuple(record for _, record in steps)))
     return draws
 
 
 def _run(
-    image: Any, built: list[v2.Transform], pipeline: Pipeline
+    image: Any,
+    built: list[v2.Transform],
+    pipeline: Pipeline,
+    *,
+    check: Callable[[], None] | None = None,
 ) -> Iterator[tuple[Any, StepDraw]]:
     """Apply each built transform in turn (exactly what their `v2.Compose` does), yielding
-    each output and what the transform drew."""
+    each output and what the transform drew; `check` is called before each step."""
     output = image
     for position, (transform, step) in enumerate(zip(built, pipeline, strict=True), start=1):
+        if check is not None:
+            check()
         with _recording(transform) as drawn:
             try:
                 output = transform(output)
@@ -936,7 +951,12 @@ class StepOutput:
 
 
 def trace(
-    image: Image.Image, pipeline: Sequence[Step], *, seed: int, preview_side: int | None = None
+    image: Image.Image,
+    pipeline: Sequence[Step],
+    *,
+    seed: int,
+    preview_side: int | None = None,
+    check: Callable[[], None] | None = None,
 ) -> list[StepOutput]:
     """Re-run the draw of `seed` step by step and describe every intermediate output.
 
@@ -946,6 +966,7 @@ def trace(
         seed: the draw's seed (`Draw.seed`).
         preview_side: when given, each output also comes as a viewable image at most this
             many pixels on its longer side.
+        check: as `draw`'s.
 
     Raises:
         TransformError: as `draw`.
@@ -956,7 +977,8 @@ def trace(
     outputs = []
     with _RNG_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        for position, (output, record) in enumerate(_run(image, built, pipeline), start=1):
+        steps = _run(image, built, pipeline, check=check)
+        for position, (output, record) in enumerate(steps, start=1):
             described = describe(output, name=record.name)
             if preview_side is not None:
                 shown = fit_source(to_display(output, pipeline[:position]), max_side=preview_side)

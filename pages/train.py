@@ -3,7 +3,7 @@ import copy
 import pandas as pd
 import streamlit as st
 
-from core import config, export, nets, snippets, training
+from core import config, export, nets, snippets, training, workers
 from core.datasets import DatasetError
 from core.device import available_devices
 from core.errors import PlaygroundError
@@ -204,41 +204,54 @@ with st.expander(t("train.code_header")):
             key="train_code_training",
         )
 
+chosen = training.subset(train_images, size=int(subset_size), seed=settings.seed)
+kept, validation = training.split(chosen, fraction=validation_percent / 100, seed=settings.seed)
+if not running and len(kept):
+    planned_steps = -(-len(kept) // settings.batch_size) * settings.epochs
+    estimate = runs.estimate_seconds(
+        net_name, batch_size=settings.batch_size, num_classes=len(categories), steps=planned_steps
+    )
+    st.caption(
+        t(
+            "workers.estimate",
+            duration=runs.duration_text(estimate),
+            steps=planned_steps,
+            threads=config.TRAIN_WORKER_THREADS,
+        )
+    )
+    if estimate > config.TRAIN_BUDGET_S:
+        st.warning(
+            t("workers.over_budget", budget=runs.duration_text(config.TRAIN_BUDGET_S)),
+            icon=":material/timer:",
+        )
 if st.button(t("train.start"), type="primary", key="train_start", disabled=running):
+    request = workers.TrainingRequest(
+        net=net_name,
+        train=kept,
+        validation=validation if len(validation) else None,
+        test=training.subset(test_images, size=int(test_size), seed=settings.seed),
+        settings=settings,
+        mean=tuple(mean),
+        std=tuple(std),
+        pipeline=pipeline.compose if augmentation == "pipeline" and pipeline else None,
+    )
+    setup = runs.RunSetup(
+        net=net_name,
+        settings=settings,
+        categories=categories,
+        mean=mean,
+        std=std,
+        train_count=len(kept),
+        validation_count=len(validation),
+        test_count=int(test_size),
+        augmentation=augmentation,
+        source=source,
+        subset=len(chosen),
+        validation_fraction=validation_percent / 100,
+        data_root=data_root,
+    )
+    new_run = runs.TrainingRun(request, setup=setup)
     try:
-        chosen = training.subset(train_images, size=int(subset_size), seed=settings.seed)
-        kept, validation = training.split(
-            chosen, fraction=validation_percent / 100, seed=settings.seed
-        )
-        trainer = training.Trainer(
-            training.seeded_model(net_name, seed=settings.seed, num_classes=len(categories)),
-            train=kept,
-            validation=validation if len(validation) else None,
-            settings=settings,
-            mean=mean,
-            std=std,
-            pipeline=pipeline.compose if augmentation == "pipeline" and pipeline else None,
-        )
-        setup = runs.RunSetup(
-            net=net_name,
-            settings=settings,
-            categories=categories,
-            mean=mean,
-            std=std,
-            train_count=len(kept),
-            validation_count=len(validation),
-            test_count=int(test_size),
-            augmentation=augmentation,
-            source=source,
-            subset=len(chosen),
-            validation_fraction=validation_percent / 100,
-            data_root=data_root,
-        )
-        new_run = runs.TrainingRun(
-            trainer,
-            setup=setup,
-            test_set=training.subset(test_images, size=int(test_size), seed=settings.seed),
-        )
         new_run.start()
     except PlaygroundError as error:
         show_error(error)
@@ -273,6 +286,16 @@ def show_progress() -> None:
                 loss=latest.loss,
             ),
         )
+        if run.active:
+            st.caption(
+                t(
+                    "workers.epoch_eta",
+                    epoch=latest.epoch,
+                    duration=runs.duration_text(
+                        runs.epoch_seconds_left(latest, epochs=run.setup.settings.epochs)
+                    ),
+                )
+            )
     if run.active:
         st.button(
             t("train.stopping") if view.stop_requested else t("train.stop"),
@@ -319,7 +342,12 @@ if run.evaluation is None:
 # 5. Evaluate ------------------------------------------------------------------------------
 result, evaluation = run.result, run.evaluation
 st.header(t("train.evaluate_header"))
-if result.stopped:
+if run.budget_reached:
+    st.warning(
+        t("workers.budget_reached", budget=runs.duration_text(config.TRAIN_BUDGET_S)),
+        icon=":material/timer_off:",
+    )
+elif result.stopped:
     st.warning(t("train.stopped_note", epochs=len(result.epochs)), icon=":material/stop_circle:")
 columns = st.columns(4)
 columns[0].metric(t("train.test_accuracy"), f"{evaluation.accuracy:.1%}")

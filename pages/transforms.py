@@ -9,6 +9,7 @@ from core.datasets import DatasetError
 from core.errors import ImageDecodeError
 from core.samples import SAMPLES, sample_path
 from core.transforms import CATALOGUE, PRESETS, TransformError
+from core.workers import BudgetExceededError
 from ui import datasets, state
 from ui import transforms as studio
 from ui.code import show_code
@@ -149,7 +150,7 @@ resample_column.button(
 pipeline_json = transforms.to_json(pipeline)
 try:
     draws = studio.shown_draws(image, pipeline_json, int(seed), count)
-except TransformError as error:
+except (TransformError, BudgetExceededError) as error:
     show_error(error)
     state.stop()
 
@@ -184,7 +185,11 @@ with tensors_tab:
         format_func=lambda number: cells[number + 1][0],
         key="transforms_inspect_draw",
     )
-    outputs = studio.traced(image, pipeline_json, draws[chosen][1].seed)
+    try:
+        outputs = studio.traced(image, pipeline_json, draws[chosen][1].seed)
+    except BudgetExceededError as error:
+        show_error(error)
+        outputs = []
     for row in range(0, len(outputs), STEPS_PER_ROW):
         for column, (index, output) in zip(
             st.columns(STEPS_PER_ROW),

@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 
 from core import config
-from core.errors import PlaygroundError
+from core.errors import PlaygroundError, quote
 from ui import state
 
 # The switch's key and `?lang=`; kept in the link even for English, so a shared link says it.
@@ -79,11 +79,19 @@ def _is_choice(value: Any) -> bool:
 
 
 def error_text(error: PlaygroundError) -> str:
-    """A core error worded in the session's language (its English message as a fallback)."""
+    """A core error worded in the session's language (its English message as a fallback).
+
+    Text parameters, which may quote what the user typed, are cut to
+    `config.ERROR_QUOTE_CHARS` characters; `{message}` is the error's English message.
+    """
     key = f"errors.{error.key}"
-    if key in catalog(language()):
-        return t(key, **error.params)
-    return str(error)
+    if key not in catalog(language()):
+        return quote(str(error), limit=4 * config.ERROR_QUOTE_CHARS)
+    params = {"message": quote(str(error))} | {
+        name: quote(value) if isinstance(value, str) else value
+        for name, value in error.params.items()
+    }
+    return t(key, **params)
 
 
 def show_error(error: PlaygroundError) -> None:

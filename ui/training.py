@@ -1,5 +1,6 @@
-"""Training runs for the Train page: one background thread per session, a bounded number per
-process, progress kept in a thread-safe object the page polls. The thread never calls st.*."""
+"""Training runs for the Train page: one worker process per run (`core.workers`), a bounded
+number per server, progress kept in a thread-safe object the page polls; the estimate shown
+before Start. Nothing here runs training in the server process."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import dataclasses
 import pathlib
 import threading
 import uuid
+import weakref
 
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from core import config, export
+from core import config, export, workers
 from core.errors import PlaygroundError
 from core.nets import ModelSummary, build, summarize
 from core.training import (
@@ -23,16 +25,16 @@ from core.training import (
     ImageSet,
     StepReport,
     TrainConfig,
-    Trainer,
     TrainResult,
     channel_statistics,
-    evaluate,
     from_cifar,
     from_image_folder,
     split,
     to_inputs,
 )
+from core.workers import TrainingJob, TrainingRequest, check_request
 from ui.datasets import cifar10
+from ui.i18n import t
 
 RUN_KEY = "train_run"  # st.session_state key of this session's TrainingRun
 POLL_SECONDS = 1.0  # how often the page redraws the progress of an active run
@@ -48,7 +50,7 @@ class RunsFullError(PlaygroundError):
 
 @st.cache_resource(show_spinner=False)
 def _run_slots() -> threading.BoundedSemaphore:
-    """The process-wide bound on concurrent training threads."""
+    """The process-wide bound on concurrent training runs."""
     return threading.BoundedSemaphore(config.MAX_CONCURRENT_RUNS)
 
 
@@ -70,6 +72,35 @@ def folder_images(root: str, roots: tuple[str, ...]) -> ImageSet:
 def folder_split(root: str, roots: tuple[str, ...]) -> tuple[ImageSet, ImageSet]:
     """An ImageFolder split (seeded) into its training part and its held-out test part."""
     return split(folder_images(root, roots), fraction=FOLDER_TEST_FRACTION, seed=0)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def step_seconds(net: str, batch_size: int, num_classes: int) -> float:
+    """One training step of `net` measured on this server (cached per net and batch size)."""
+    return workers.measure_step_seconds(net, batch_size=batch_size, num_classes=num_classes)
+
+
+def estimate_seconds(net: str, *, batch_size: int, num_classes: int, steps: int) -> float:
+    """How long a run of `steps` steps should take, from one measured step."""
+    return workers.estimate_seconds(step_seconds(net, batch_size, num_classes), steps=steps)
+
+
+def duration_text(seconds: float) -> str:
+    """A duration in the UI language: "45 s", "3 min 20 s", "2 h 05 min"."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return t("workers.duration_s", seconds=seconds)
+    if seconds < 3600:
+        return t("workers.duration_m", minutes=seconds // 60, seconds=seconds % 60)
+    return t("workers.duration_h", hours=seconds // 3600, minutes=seconds % 3600 // 60)
+
+
+def epoch_seconds_left(latest: StepReport, *, epochs: int) -> float:
+    """Seconds until the epoch of `latest` ends, at the pace measured so far."""
+    steps_per_epoch = -(-latest.total_steps // epochs)
+    left_in_epoch = min(latest.epoch * steps_per_epoch, latest.total_steps) - latest.step
+    left_in_run = latest.total_steps - latest.step
+    return latest.seconds_left * left_in_epoch / left_in_run if left_in_run else 0.0
 
 
 @st.cache_data(show_spinner=False)
@@ -108,7 +139,7 @@ class RunSetup:
 class RunView:
     """A consistent copy of a run's state, for one render of the page."""
 
-    status: str  # "running", "evaluating", "done" or "failed"
+    status: str  # "starting", "running", "evaluating", "done" or "failed"
     steps: tuple[StepReport, ...]
     epochs: tuple[EpochReport, ...]
     stop_requested: bool
@@ -119,88 +150,78 @@ class RunView:
 
 
 class TrainingRun:
-    """One training run of one session, trained and evaluated in a daemon thread."""
+    """One training run of one session, trained and evaluated in a worker process
+    (`core.workers.TrainingJob`) while this process keeps serving pages."""
 
-    def __init__(self, trainer: Trainer, *, setup: RunSetup, test_set: ImageSet) -> None:
+    def __init__(self, request: TrainingRequest, *, setup: RunSetup) -> None:
         self.id = uuid.uuid4().hex[:8]
         self.setup = setup
-        self.test_set = test_set
-        self.stop_event = threading.Event()
-        self.result: TrainResult | None = None
-        self.evaluation: Evaluation | None = None
-        self.failure: BaseException | None = None
+        self.test_set = request.test
         self.exports: dict[str, object] = {}  # filled by the page's Deploy section
-        self._trainer = trainer
-        self._lock = threading.Lock()
-        self._steps: list[StepReport] = []
-        self._epochs: list[EpochReport] = []
-        self._status = "running"
+        self._job = TrainingJob(request)
+        # A closed session drops its state: its run's worker stops with it.
+        weakref.finalize(self, self._job.stop)
 
     def start(self) -> None:
-        """Take a training slot and start the thread.
+        """Check the request, take a training slot and start the worker.
 
         Raises:
+            TrainingError: settings or data that cannot be trained.
             RunsFullError: every slot of this server is taken.
         """
-        self._slots = _run_slots()  # released on this object even if the cache is cleared
-        if not self._slots.acquire(blocking=False):
+        check_request(self._job.request)
+        slots = _run_slots()  # released by this run even if the cache is cleared
+        if not slots.acquire(blocking=False):
             raise RunsFullError(
                 f"{config.MAX_CONCURRENT_RUNS} training runs are already going on this server. "
                 "Wait for one to finish, then press Train again.",
                 limit=config.MAX_CONCURRENT_RUNS,
             )
-        threading.Thread(target=self._work, name=f"train-{self.id}", daemon=True).start()
+        self._job.on_end = slots.release
+        try:
+            self._job.start()
+        except BaseException:
+            slots.release()
+            raise
 
     def stop(self) -> None:
-        """Ask the thread to stop after the current step; the model trained so far is kept."""
-        self.stop_event.set()
+        """End training after the current step (the worker is ended within
+        `config.STOP_GRACE_S`); the model trained so far is kept."""
+        self._job.stop()
+
+    @property
+    def pid(self) -> int | None:
+        return self._job.pid
+
+    @property
+    def result(self) -> TrainResult | None:
+        return self._job.result
+
+    @property
+    def evaluation(self) -> Evaluation | None:
+        return self._job.evaluation
+
+    @property
+    def failure(self) -> BaseException | None:
+        return self._job.failure
+
+    @property
+    def budget_reached(self) -> bool:
+        return self._job.budget_reached
 
     @property
     def active(self) -> bool:
-        return self.view().status in ("running", "evaluating")
+        return self.view().status in ("starting", "running", "evaluating")
 
     def view(self) -> RunView:
-        with self._lock:
-            return RunView(
-                status=self._status,
-                steps=tuple(self._steps),
-                epochs=tuple(self._epochs),
-                stop_requested=self.stop_event.is_set(),
-            )
+        status, steps, epochs = self._job.snapshot()
+        return RunView(
+            status=status, steps=steps, epochs=epochs, stop_requested=self._job.stop_requested
+        )
 
-    def _on_step(self, report: StepReport) -> None:
-        with self._lock:
-            self._steps.append(report)
-
-    def _on_epoch(self, report: EpochReport) -> None:
-        with self._lock:
-            self._epochs.append(report)
-
-    def _set_status(self, status: str) -> None:
-        with self._lock:
-            self._status = status
-
-    def _work(self) -> None:
-        try:
-            result = self._trainer.run(
-                on_step=self._on_step, on_epoch=self._on_epoch, stop=self.stop_event
-            )
-            self.result = result
-            self._set_status("evaluating")
-            self.evaluation = evaluate(
-                result.model,
-                self.test_set,
-                mean=self.setup.mean,
-                std=self.setup.std,
-                device=self._trainer.device,
-            )
-            result.model.cpu()
-            self._set_status("done")
-        except BaseException as error:  # noqa: BLE001 - kept and shown (or re-raised) by the page
-            self.failure = error
-            self._set_status("failed")
-        finally:
-            self._slots.release()
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the run has ended (for tests and benches); True when it has."""
+        return self._job.wait(timeout)
 
 
 def current_run() -> TrainingRun | None:

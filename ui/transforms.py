@@ -17,6 +17,7 @@ from core.samples import load_sample
 from core.transforms import CATALOGUE, Param, Step, TransformError
 from ui import state
 from ui.i18n import t
+from ui.work import within_budget
 
 STEPS_KEY = "transforms_steps"  # list of {"id": int, "name": str, "params": dict}
 OPENED_KEY = "transforms_opened"  # id of the step whose editor starts expanded
@@ -253,9 +254,12 @@ def shown_draws(
 ) -> list[tuple[Image.Image, transforms.Draw]]:
     """The draws as the page shows them: a viewable thumbnail (Normalize undone) beside each
     draw's record; the full-size outputs are dropped so that the cache stays small. Raises
-    TransformError as `core.transforms.draw` (errors are not cached)."""
+    TransformError as `core.transforms.draw`, BudgetExceededError past
+    `config.TRANSFORMS_BUDGET_S` (errors are not cached)."""
     pipeline = transforms.from_json(pipeline_json)
-    draws = transforms.draw(image, pipeline, seed=seed, count=count)
+    draws = within_budget(
+        transforms.draw, image, pipeline, seed=seed, count=count, seconds=config.TRANSFORMS_BUDGET_S
+    )
     return [
         (thumbnail(transforms.to_display(drawn.output, pipeline)), replace(drawn, output=None))
         for drawn in draws
@@ -266,8 +270,13 @@ def shown_draws(
 def traced(image: Image.Image, pipeline_json: str, seed: int) -> list[transforms.StepOutput]:
     """`core.transforms.trace` of one draw, cached: choosing a histogram reruns nothing."""
     pipeline = transforms.from_json(pipeline_json)
-    return transforms.trace(
-        image, pipeline, seed=seed, preview_side=config.TRANSFORMS_STEP_PREVIEW_SIDE
+    return within_budget(
+        transforms.trace,
+        image,
+        pipeline,
+        seed=seed,
+        preview_side=config.TRANSFORMS_STEP_PREVIEW_SIDE,
+        seconds=config.TRANSFORMS_BUDGET_S,
     )
 
 
