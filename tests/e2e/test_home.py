@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from tests.e2e.conftest import serve, wait_for_app
 
 
@@ -26,3 +28,16 @@ def test_a_deep_link_to_a_fresh_server_keeps_the_frame(page, tmp_path):
         page.goto(f"{url}/datasets?lang=zh")
         page.locator("[data-testid=stSidebar]").get_by_text("Language / 语言").wait_for()
         page.locator("[data-testid=stSidebar]").get_by_text("数据变换工作室").wait_for()
+
+
+def test_a_language_switch_relabels_the_chosen_option(page, app_url):
+    page.goto(f"{app_url}/transforms?lang=en")
+    wait_for_app(page)
+    page.get_by_role("combobox", name="Photo").click()
+    page.get_by_role("option", name="Rocket launch").click()
+    expect(page.get_by_role("combobox", name="Photo")).to_have_value(
+        "Rocket launch", timeout=60_000
+    )
+    page.locator("[data-testid=stSidebar] label").filter(has_text="简体中文").click()
+    expect(page.get_by_role("combobox", name="照片")).to_have_value("火箭发射", timeout=60_000)
+    expect(page.get_by_role("radio", name="示例照片")).to_be_checked()
