@@ -293,6 +293,7 @@ def measure(pid: int, page, action) -> tuple[float, float, str]:
 def main() -> int:
     from playwright.sync_api import sync_playwright
 
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows as it comes, even in a log
     results = []
     with tempfile.TemporaryDirectory() as base_text:
         base = pathlib.Path(base_text)
@@ -364,6 +365,7 @@ def main() -> int:
                 measure(pid, page, mixed[index % len(mixed)][1])
                 if index % 10 == 9:
                     samples.append(rss_mb(pid))
+                    print(f"  after {index + 1} mixed requests: RSS {samples[-1]:.0f} MB")
             browser.close()
         growth = samples[-1] - samples[len(samples) // 2 - 1]
         print(
