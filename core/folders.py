@@ -73,16 +73,22 @@ DEFAULT_ZIP_LIMITS = ZipLimits()
 # --- Roots --------------------------------------------------------------------------------------
 
 
-def resolve_inside(path: str | os.PathLike[str], *, roots: Sequence[pathlib.Path]) -> pathlib.Path:
-    """`path` with every symbolic link and `..` resolved, when it lies inside one of `roots`.
+def resolve_inside(
+    path: str | os.PathLike[str],
+    *,
+    roots: Sequence[pathlib.Path],
+    unnamed: Sequence[pathlib.Path] = (),
+) -> pathlib.Path:
+    """`path` with every symbolic link and `..` resolved, when it lies inside one of `roots`
+    or `unnamed` (roots that messages do not name, e.g. a session's temporary folder).
 
     A relative path is taken relative to the first root.
 
     Raises:
-        FolderAccessError: the resolved path is outside every root (or `roots` is empty).
+        FolderAccessError: the resolved path is outside every root (or there is none).
     """
     text = os.fspath(path).strip()
-    real_roots = [pathlib.Path(os.path.realpath(root)) for root in roots]
+    real_roots = [pathlib.Path(os.path.realpath(root)) for root in (*roots, *unnamed)]
     named = ", ".join(str(root) for root in roots) or "—"
     if not real_roots or "\x00" in text:
         raise FolderAccessError(
@@ -90,7 +96,7 @@ def resolve_inside(path: str | os.PathLike[str], *, roots: Sequence[pathlib.Path
         )
     candidate = pathlib.Path(text)
     if not candidate.is_absolute():
-        candidate = pathlib.Path(roots[0]) / candidate
+        candidate = pathlib.Path((*roots, *unnamed)[0]) / candidate
     real = pathlib.Path(os.path.realpath(candidate))
     if any(real == root or real.is_relative_to(root) for root in real_roots):
         return real
@@ -170,6 +176,9 @@ class BoundedImageFolder(ImageFolder):
         self._scan = _Scan(pathlib.Path(root), limits)
         self.unreadable: tuple[str, ...] = ()
         super().__init__(str(root), loader=loader, is_valid_file=is_valid_file)
+
+    def __repr__(self) -> str:  # printed on the Datasets page as torchvision prints it
+        return super().__repr__().replace(type(self).__name__, "ImageFolder", 1)
 
     def find_classes(self, directory: str | pathlib.Path) -> tuple[list[str], dict[str, int]]:
         classes = [

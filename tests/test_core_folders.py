@@ -193,3 +193,18 @@ def test_not_a_zip_is_refused(tmp_path):
     with pytest.raises(folders.ZipRefusedError) as caught:
         folders.extract_zip(io.BytesIO(b"PK but not really"), into=tmp_path, keep=is_image)
     assert caught.value.key == "folders.zip_bad"
+
+
+def test_unnamed_roots_are_allowed_but_not_named(layout, tmp_path):
+    root, outside = layout
+    assert folders.resolve_inside(outside, roots=[root], unnamed=[outside]) == outside.resolve()
+    with pytest.raises(folders.FolderAccessError) as caught:
+        folders.resolve_inside("/etc", roots=[root], unnamed=[outside])
+    assert str(outside) not in str(caught.value) and str(root) in str(caught.value)
+
+
+def test_the_folder_prints_as_torchvisions_image_folder(layout):
+    root, _ = layout
+    assert repr(datasets.load_image_folder(root / "pets", roots=[root])).startswith(
+        "Dataset ImageFolder"
+    )

@@ -3,8 +3,6 @@ or the learner's own images uploaded as a .zip into this session's temporary fol
 
 from __future__ import annotations
 
-import pathlib
-
 import streamlit as st
 
 from core import config, folders
@@ -59,7 +57,11 @@ def pick_folder(prefix: str, *, disabled: bool = False) -> str | None:
         st.info(t("folders.info"), icon=":material/folder_zip:")
         return None
     try:
-        return str(folders.resolve_inside(typed, roots=[pathlib.Path(r) for r in roots()]))
+        return str(
+            folders.resolve_inside(
+                typed, roots=config.FOLDER_ROOTS, unnamed=[state.upload_folder()]
+            )
+        )
     except PlaygroundError as error:
         show_error(error)
         return None

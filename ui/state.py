@@ -295,7 +295,9 @@ class _Uploads:
 
 
 def _uploads() -> _Uploads:
-    return st.session_state.setdefault(UPLOADS, _Uploads())
+    if UPLOADS not in st.session_state:  # not setdefault: that would make a folder every call
+        st.session_state[UPLOADS] = _Uploads()
+    return st.session_state[UPLOADS]
 
 
 def upload_folder() -> pathlib.Path:
