@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -262,3 +264,30 @@ def test_to_display_undoes_normalize():
 def test_fit_source_shrinks_only_large_images():
     assert transforms.fit_source(IMAGE) is IMAGE
     assert max(transforms.fit_source(IMAGE, max_side=48).size) == 48
+
+
+def test_random_resized_crop_exports_torchvisions_exact_default_ratio(tmp_path):
+    code = transforms.to_code([transforms.default_step("RandomResizedCrop")])
+    assert "ratio=(3 / 4, 4 / 3)" in code
+    # The exported pipeline, run on its own, draws exactly as a default RandomResizedCrop.
+    check = (
+        "\nimage = torch.randint(0, 256, (3, 300, 400), dtype=torch.uint8)\n"
+        "default = v2.RandomResizedCrop(224)\n"
+        "for seed in range(50):\n"
+        "    torch.manual_seed(seed)\n"
+        "    exported = transform(image)\n"
+        "    torch.manual_seed(seed)\n"
+        "    assert torch.equal(exported, default(image)), seed\n"
+        "print('same draws')\n"
+    )
+    (tmp_path / "pipeline.py").write_text(code + check)
+    run = subprocess.run(
+        [sys.executable, "pipeline.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert run.stdout.strip() == "same draws", run.stderr
+
+
+def test_range_parameters_are_written_as_decimals_when_they_are_short():
+    step = Step("RandomResizedCrop", {**transforms.default_step("RandomResizedCrop").params})
+    step.params["ratio"] = [0.5, 2.0]
+    assert "ratio=(0.5, 2.0)" in transforms.to_code([step])
