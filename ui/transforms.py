@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import replace
+from collections.abc import Mapping
 from typing import Any
 
 import streamlit as st
@@ -15,7 +16,7 @@ from core import config, transforms
 from core.images import decode_image
 from core.samples import load_sample
 from core.transforms import CATALOGUE, Param, Step, TransformError
-from ui.i18n import t
+from ui.i18n import catalog, language, t
 
 STEPS_KEY = "transforms_steps"  # list of {"id": int, "name": str, "params": dict}
 OPENED_KEY = "transforms_opened"  # id of the step whose editor starts expanded
@@ -229,6 +230,17 @@ def _number_input(param: Param, key: str, value: Any, help_text: str) -> int | f
         key=key,
         help=help_text,
     )
+
+
+def drawn_values(values: Mapping[str, Any]) -> str:
+    """The parameters one draw picked (`top 31, left 13`), each named in the UI language; the
+    torchvision name stays beside it so the code can be matched."""
+    words = catalog(language())
+    parts = []
+    for name, value in values.items():
+        label = words.get(f"draw_values.{name}", name)
+        parts.append(f"{label} {value}")
+    return t("draw_values.separator").join(parts)
 
 
 # --- sources -------------------------------------------------------------------------------
