@@ -3,7 +3,7 @@ import torch
 
 from core import tensor_ops
 from core.errors import PlaygroundError
-from core.indexing import apply_index, parse_index, write_through
+from core.indexing import NegativeStepError, apply_flip, apply_index, parse_index, write_through
 from core.tensors import TensorRecipe, build_tensor, describe
 from ui import tensors as view
 from ui.frame import require_frame
@@ -14,7 +14,8 @@ require_frame()
 SECTIONS = ("index", "combine", "split", "reshape", "broadcast", "reduce", "autograd", "devices")
 SECOND_TENSOR = TensorRecipe(factory="full", shape=(1, 4), fill=10.0)
 
-view.keep_widget_state(skip=("tensors_matmul_run",))
+FLIP_BUTTON = "tensors_apply_flip"
+view.keep_widget_state(skip=("tensors_matmul_run", FLIP_BUTTON))
 st.title(t("tensors.title"))
 st.markdown(t("tensors.intro"))
 
@@ -34,11 +35,13 @@ if recipe.factory == "image":
 view.show_metadata(source)
 
 view.bind("tensors_section", "v", "index", view.choice(SECTIONS))
+st.subheader(t("tensors.section"))  # step 2 looks like step 1
 section = st.radio(
     t("tensors.section"),
     SECTIONS,
     key="tensors_section",
     horizontal=True,
+    label_visibility="collapsed",
     format_func=lambda name: t(f"tensors.section_{name}"),
 )
 view.remember("v", section, "index")
@@ -68,7 +71,26 @@ try:
             st.caption(t("tensors.controls_off"))
         else:
             view.dimension_controls(source)
-        selection = apply_index(source, parsed or parse_index(expression))  # raises its error
+        try:
+            parsed = parsed or parse_index(expression)  # raises its error
+            selection = apply_index(source, parsed)
+        except NegativeStepError as error:
+            view.show_error(error)
+            flip = error.params["flip"]
+            if flip is None:
+                view.write_url()
+                st.stop()
+            st.button(
+                t("tensors_index.apply_flip", code=flip.code()),
+                key=FLIP_BUTTON,
+                on_click=view.apply_flip_for,
+                args=(expression,),
+            )
+            if not view.flip_applied(expression):
+                view.write_url()
+                st.stop()
+            parsed, selection = None, apply_flip(source, flip)
+            st.markdown(t("tensors_index.flipped", code=flip.code()))
         st.markdown(t("tensors.source_highlighted", count=int(selection.highlight.sum())))
         view.show_tensor(source, key="tensors_source", marks=selection.highlight)
         st.markdown(t("tensors.result_shape", shape=tuple(selection.result.shape)))
@@ -79,6 +101,9 @@ try:
         view.show_tensor(selection.result, key="tensors_result")
         view.show_metadata(selection.result)
         st.code(selection.code, language="python")
+        if parsed is None:  # a flip copies: nothing of t to write through
+            view.write_url()
+            st.stop()
         with st.expander(t("tensors.write_header"), expanded=False):
             st.session_state.setdefault("tensors_write_value", 100)
             value = st.number_input(t("tensors.write_value"), key="tensors_write_value")
@@ -182,9 +207,9 @@ try:
             )
         )
         if reshaped.shared:
-            st.success(t("tensors.verdict_view"), icon=":material/link:")
+            st.success(t("tensors_index.reshape_view"), icon=":material/link:")
         else:
-            st.info(t("tensors.verdict_copy"), icon=":material/content_copy:")
+            st.info(t("tensors_index.reshape_copy"), icon=":material/content_copy:")
         left, right = st.columns(2)
         with left:
             st.caption(t("tensors.values"))
