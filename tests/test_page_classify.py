@@ -238,3 +238,10 @@ def test_top_five_labels_sit_outside_the_bars_and_read_horizontally():
     assert bar.textangle == 0
     assert bar.cliponaxis is False
     assert "9.6%" in bar.text
+
+
+@pytest.mark.parametrize(("lang", "words"), [("en", "ImageNet's, in English"), ("zh", "只有英文")])
+def test_the_page_says_imagenet_labels_are_torchvisions_english_ones(lang, words):
+    at = run_page("classify", lang=lang)
+    assert not at.exception
+    assert any(words in caption.value for caption in at.caption)
