@@ -25,6 +25,7 @@ SAME_IN_BOTH = {
     "tensors.meta_contiguous",
     "tensors.meta_numel",
     "tensors.none",
+    "why.onnx",
 }
 
 
