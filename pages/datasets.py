@@ -259,7 +259,7 @@ with browse:
     shown_label = ui_datasets.class_label(classes[target])
     left.image(core_datasets.upscale(pixels, factor=scale), caption=f"#{index} · {shown_label}")
     with right:
-        facts = st.columns(3)
+        facts = st.columns([1, 2, 2])  # room for "automobile（汽车）"
         facts[0].metric(t("datasets.index_label"), index)
         facts[1].metric(t("datasets.label"), shown_label)
         facts[2].metric(f"class_to_idx[{classes[target]!r}]", data.class_to_idx[classes[target]])
