@@ -26,7 +26,7 @@ from collections.abc import Callable
 import torch
 
 from core import config
-from core.errors import DownloadError
+from core.errors import DownloadError, Verbatim
 
 # torch.hub's own rule: `name-<sha256 prefix>.ext` carries the first hex digits of the sha256.
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]*)\.")
@@ -108,8 +108,8 @@ def fetch(
                 f"(got {checksum.shown(digest)}, expected {checksum.expected}); nothing was "
                 f"saved. Try again, or place a good copy at {target} by hand.",
                 key="download.checksum",
-                url=url,
-                path=str(target),
+                url=Verbatim(url),
+                path=Verbatim(target),
                 algorithm=checksum.algorithm,
                 expected=checksum.expected,
                 actual=checksum.shown(digest),
@@ -221,9 +221,9 @@ def _stream(
         raise DownloadError(
             f"{url} answered HTTP {error.code}. Try again later, or place the file at {target}.",
             key="download.http_status",
-            url=url,
+            url=Verbatim(url),
             status=error.code,
-            path=str(target),
+            path=Verbatim(target),
         ) from error
     except urllib.error.URLError as error:
         if isinstance(error.reason, socket.gaierror):  # the name does not resolve: no network
@@ -247,8 +247,8 @@ def _offline(url: str, target: pathlib.Path) -> DownloadError:
         f"Cannot reach {url}: this computer seems to be offline. Connect and try again, or "
         f"download the file on another computer and place it at {target}.",
         key="download.offline",
-        url=url,
-        path=str(target),
+        url=Verbatim(url),
+        path=Verbatim(target),
     )
 
 
@@ -261,9 +261,9 @@ def _cut_off(url: str, target: pathlib.Path, received: int, reason: object) -> D
         f"Cannot download {url} ({name}). Check the connection and try again, or place the file "
         f"at {target} by hand.",
         key="download.unreachable",
-        url=url,
+        url=Verbatim(url),
         reason=name,
-        path=str(target),
+        path=Verbatim(target),
     )
 
 
@@ -272,7 +272,7 @@ def _interrupted(url: str, target: pathlib.Path, received: int) -> DownloadError
         f"The download of {url} stopped early, after {received:,} bytes; nothing was saved. "
         f"Try again, or place the file at {target} by hand.",
         key="download.interrupted",
-        url=url,
+        url=Verbatim(url),
         received=received,
-        path=str(target),
+        path=Verbatim(target),
     )

@@ -14,6 +14,11 @@ def quote(text: str, *, limit: int = config.ERROR_QUOTE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+class Verbatim(str):
+    """A parameter the app made itself (a URL it downloads from, the path a file must be put
+    at): shown whole, where user input is cut by `quote`."""
+
+
 class PlaygroundError(Exception):
     """Base of every error the UI shows to the user instead of a traceback.
 

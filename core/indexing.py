@@ -1,8 +1,9 @@
 """A safe parser for index expressions typed in Python syntax, such as `[1:3, ::2, -1]`.
 
 The text is parsed with `ast` and the tree is interpreted here, node by node: only integers,
-slices, `None`, `...`, lists of integers, unary minus and boolean masks built from comparisons
-over `t` (combined with `&`, `|`, `~`) are accepted. Nothing the user types is ever evaluated;
+`True`/`False`, slices, `None`, `...`, (nested) lists of integers or bools, unary minus and
+boolean masks built from comparisons over `t` (combined with `&`, `|`, `~`) are accepted, as
+NumPy and PyTorch both read them. Nothing the user types is ever evaluated;
 anything else is refused with an `IndexExpressionError` that names the offending part.
 """
 
@@ -47,6 +48,13 @@ class IndexExpressionError(PlaygroundError, ValueError):
     key = "tensors.index_not_allowed"
 
 
+class NegativeStepError(IndexExpressionError):
+    """A slice with a negative step: NumPy reverses, PyTorch refuses; `params["flip"]` holds
+    the `FlipInstead` that does the same with `torch.flip`, when there is one."""
+
+    key = "tensors_index.negative_step"
+
+
 class IndexApplyError(IndexExpressionError):
     """A well-formed index that PyTorch refuses for this tensor (its message is kept)."""
 
@@ -68,12 +76,55 @@ class Slice:
         return text if self.step is None else f"{text}:{self.step}"
 
 
+ListValues = tuple[Union[int, bool, "ListValues"], ...]
+
+
 @dataclasses.dataclass(frozen=True)
 class IntegerList:
-    values: tuple[int, ...]
+    """A list index: integers (nested lists make 2-D index arrays), or bools (a mask).
+
+    `values` nest like the typed lists; `[]` selects nothing.
+    """
+
+    values: ListValues
 
     def source(self) -> str:
-        return "[" + ", ".join(map(str, self.values)) + "]"
+        return _list_source(self.values)
+
+    @property
+    def is_mask(self) -> bool:
+        """All bools (and not empty): PyTorch reads it as a boolean mask."""
+        flat = _flatten(self.values)
+        return bool(flat) and all(type(value) is bool for value in flat)
+
+    def tensor(self) -> torch.Tensor:
+        """The index tensor: bool for a mask, else int64 (bools among integers count 0/1)."""
+        if self.is_mask:
+            return torch.tensor(self.values, dtype=torch.bool)
+        return torch.tensor(self.values, dtype=torch.long)
+
+
+def _list_source(values: ListValues) -> str:
+    return (
+        "["
+        + ", ".join(
+            _list_source(value) if isinstance(value, tuple) else str(value) for value in values
+        )
+        + "]"
+    )
+
+
+def _list_shape(values: ListValues) -> tuple[int, ...]:
+    """The array shape of rectangular nested lists (checked while parsing)."""
+    first = values[0] if values else None
+    return (len(values), *(_list_shape(first) if isinstance(first, tuple) else ()))
+
+
+def _flatten(values: ListValues) -> list[int | bool]:
+    flat: list[int | bool] = []
+    for value in values:
+        flat.extend(_flatten(value) if isinstance(value, tuple) else [value])
+    return flat
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,7 +168,7 @@ class Negation:
 
 
 MaskExpression = Union[Comparison, Combination, Negation]  # noqa: UP007 (runtime alias)
-BasicItem = Union[int, Slice, None, EllipsisType]  # noqa: UP007
+BasicItem = Union[int, bool, Slice, None, EllipsisType]  # noqa: UP007
 IndexItem = Union[int, Slice, None, EllipsisType, IntegerList, Comparison, Combination, Negation]  # noqa: UP007
 
 
@@ -224,6 +275,20 @@ def parse_index(text: str) -> ParsedIndex:
     return _Interpreter(text, shift).index(tree.body)
 
 
+# PyTorch reads a lone list as a tuple when it holds a list, None or ... (and is short).
+_TUPLE_LIST_LIMIT = 32
+
+
+def _read_as_tuple(elements: list[ast.expr]) -> bool:
+    if len(elements) != 1 or not isinstance(list_ := elements[0], ast.List):
+        return False
+    return len(list_.elts) < _TUPLE_LIST_LIMIT and any(
+        isinstance(element, ast.List)
+        or (isinstance(element, ast.Constant) and element.value in (None, Ellipsis))
+        for element in list_.elts
+    )
+
+
 def _snippet(text: str, column: int, width: int = 20) -> str:
     return text[column : column + width] or text[-width:]
 
@@ -242,7 +307,8 @@ class _Interpreter:
         snippet = self.text[column:end][:40] or self.text[:40]
         return IndexExpressionError(
             f"{REFUSALS[kind]} is not allowed in an index: {snippet!r} at column {column + 1}. "
-            "Use integers, slices, None, ..., lists of integers or masks such as t > 0.",
+            "Use integers, True/False, slices, None, ..., lists of integers or bools, or masks "
+            "such as t > 0.",
             key="tensors.index_not_allowed",
             kind=kind,
             snippet=snippet,
@@ -257,12 +323,47 @@ class _Interpreter:
         ):
             raise self.refuse(node, _kind(node))
         elements = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if _read_as_tuple(elements):
+            # PyTorch (like NumPy before 1.23) reads t[[[0, 1], [1, 2]]] as t[[0, 1], [1, 2]].
+            elements = elements[0].elts  # type: ignore[attr-defined]
         if len(elements) > MAX_LIST_LENGTH:
             raise self.refuse(node, "many_positions")
         items = tuple(self.item(element, depth=1) for element in elements)
-        if sum(item is Ellipsis for item in items) > 1:
-            raise self.refuse(node, "second_ellipsis")
-        return ParsedIndex(items=items)
+        ellipses = [element for element, item in zip(elements, items, strict=True) if item is ...]
+        if len(ellipses) > 1:
+            raise self.second_ellipsis(ellipses[1])
+        parsed = ParsedIndex(items=items)
+        for element, item in zip(elements, items, strict=True):
+            if isinstance(item, Slice) and item.step is not None and item.step < 0:
+                raise self.negative_step(element, parsed)
+        return parsed
+
+    def second_ellipsis(self, node: ast.AST) -> IndexExpressionError:
+        error = self.refuse(node, "second_ellipsis")
+        return IndexExpressionError(
+            "PyTorch accepts a second ... but NumPy refuses it (an index can only have a single "
+            f"ellipsis): {error.params['snippet']!r} at column {error.params['column']}. "
+            "Keep one ... so the index means the same in both.",
+            key="tensors_index.second_ellipsis",
+            kind="second_ellipsis",
+            snippet=error.params["snippet"],
+            column=error.params["column"],
+        )
+
+    def negative_step(self, node: ast.AST, parsed: ParsedIndex) -> NegativeStepError:
+        error = self.refuse(node, "negative_step")
+        flip = flip_instead(parsed)
+        instead = f" Use {flip.code()} instead." if flip else " Flip with torch.flip first."
+        return NegativeStepError(
+            f"PyTorch has no negative steps (unlike NumPy): {error.params['snippet']!r} at "
+            f"column {error.params['column']}.{instead}",
+            key="tensors_index.negative_step" if flip else "tensors_index.negative_step_only",
+            kind="negative_step",
+            snippet=error.params["snippet"],
+            column=error.params["column"],
+            code="" if flip is None else flip.code(),
+            flip=flip,
+        )
 
     def item(self, node: ast.expr, *, depth: int) -> IndexItem:
         self.check_depth(node, depth)
@@ -273,19 +374,38 @@ class _Interpreter:
                     for part in (node.lower, node.upper, node.step)
                 )
             )
-        if isinstance(node, ast.Constant) and (node.value is None or node.value is Ellipsis):
+        if isinstance(node, ast.Constant) and (
+            node.value is None or node.value is Ellipsis or type(node.value) is bool
+        ):
             return node.value
         if isinstance(node, ast.List):
-            if len(node.elts) > MAX_LIST_LENGTH:
+            values = self.list_values(node, depth=depth)
+            if len(_flatten(values)) > MAX_LIST_LENGTH:
                 raise self.refuse(node, "long_list")
-            if not node.elts:
-                raise self.refuse(node, "empty_list")
-            return IntegerList(tuple(self.integer(value, depth=depth + 1) for value in node.elts))
+            return IntegerList(values)
         if isinstance(node, ast.Compare | ast.BinOp) or (
             isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Invert)
         ):
             return self.mask(node, depth=depth)
         return self.integer(node, depth=depth)
+
+    def list_values(self, node: ast.List, *, depth: int) -> ListValues:
+        """A (nested) list of integers and bools, rectangular like an array."""
+        self.check_depth(node, depth)
+        if len(node.elts) > MAX_LIST_LENGTH:
+            raise self.refuse(node, "long_list")
+        values: list[object] = []
+        for element in node.elts:
+            if isinstance(element, ast.List):
+                values.append(self.list_values(element, depth=depth + 1))
+            elif isinstance(element, ast.Constant) and type(element.value) is bool:
+                values.append(element.value)
+            else:
+                values.append(self.integer(element, depth=depth + 1))
+        shapes = {_list_shape(value) if isinstance(value, tuple) else None for value in values}
+        if len(shapes) > 1:  # [[0, 1], [2]] or [0, [1]]: not an array
+            raise self.refuse(node, "ragged_list")
+        return tuple(values)  # type: ignore[arg-type]
 
     def basic_item(self, node: ast.expr, *, depth: int) -> BasicItem:
         item = self.item(node, depth=depth)
@@ -376,7 +496,8 @@ REFUSALS = {
     "many_positions": "An index with this many positions",
     "second_ellipsis": "A second ...",
     "long_list": f"A list longer than {MAX_LIST_LENGTH}",
-    "empty_list": "An empty list",
+    "ragged_list": "A list whose rows differ in length",
+    "negative_step": "A negative step",
     "nested_advanced": "A list or mask inside the t[...] of a mask",
     "big_number": f"A number beyond ±{MAX_INTEGER:,}",
     "chained": "A chained comparison (use & between two comparisons)",
@@ -458,7 +579,7 @@ def _torch_item(item: IndexItem, tensor: torch.Tensor) -> object:
     if isinstance(item, Slice):
         return slice(item.start, item.stop, item.step)
     if isinstance(item, IntegerList):
-        return torch.tensor(item.values, dtype=torch.long)
+        return item.tensor()
     if _is_mask(item):
         mask = _with_torch_errors(lambda: _mask_value(item, tensor))
         if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
@@ -584,6 +705,90 @@ def apply_index(tensor: torch.Tensor, parsed: ParsedIndex) -> IndexResult:
 
 
 # ---------------------------------------------------------------------------------------------
+# Negative steps: NumPy reverses, PyTorch refuses; torch.flip does it.
+
+
+@dataclasses.dataclass(frozen=True)
+class FlipInstead:
+    """`t[::-1, 1]` done the PyTorch way: `torch.flip(t, dims=[0])[:, 1]`.
+
+    Attributes:
+        dims: the dimensions the negative steps reversed (negative: counted from the end,
+            for slices after a `...`).
+        rest: the index applied after the flip, each `::-k` now `::k`.
+    """
+
+    dims: tuple[int, ...]
+    rest: ParsedIndex
+
+    def code(self) -> str:
+        flipped = f"torch.flip({TENSOR_NAME}, dims={list(self.dims)})"
+        return flipped + (self.rest.source() if self.rest.items else "")
+
+
+def flip_instead(parsed: ParsedIndex) -> FlipInstead | None:
+    """The flip that does what the negative steps in `parsed` would do in NumPy; None when a
+    negative step has a start or stop, or its dimension depends on a mask's size."""
+    front = _flip_dims(parsed.items, forward=True)
+    if front is None:
+        return None
+    dims, after_ellipsis = front
+    if after_ellipsis:
+        back = _flip_dims(parsed.items[::-1], forward=False)
+        if back is None:
+            return None
+        dims += back[0]
+    rest: list[IndexItem] = []
+    for item in parsed.items:
+        if isinstance(item, Slice) and item.step is not None and item.step < 0:
+            item = Slice(step=None if item.step == -1 else -item.step)
+        rest.append(item)
+    while rest and (rest[-1] == Slice() or rest[-1] is Ellipsis):  # t[0, :, ...] is t[0]
+        rest.pop()
+    return FlipInstead(
+        dims=tuple(sorted(dims, key=lambda dim: (dim < 0, dim))), rest=ParsedIndex(tuple(rest))
+    )
+
+
+def _flip_dims(items: tuple[IndexItem, ...], *, forward: bool) -> tuple[list[int], bool] | None:
+    """The dims of negative-step slices up to a `...` (from the end when not `forward`), and
+    whether a `...` was reached."""
+    dims: list[int] = []
+    position = 0 if forward else -1
+    for item in items:
+        if item is Ellipsis:
+            return dims, True
+        if isinstance(item, Slice) and item.step is not None and item.step < 0:
+            if item.start is not None or item.stop is not None:
+                return None  # t[3:0:-1] is no plain flip
+            dims.append(position)
+        if item is None or type(item) is bool:
+            continue  # a new dimension of size 1 (or 0): none of t's
+        if _is_mask(item) or (isinstance(item, IntegerList) and item.is_mask):
+            return None  # a mask spans as many dimensions as it has
+        position += 1 if forward else -1
+    return dims, False
+
+
+def apply_flip(tensor: torch.Tensor, flip: FlipInstead) -> IndexResult:
+    """`torch.flip(tensor, dims)[rest]`: what NumPy's negative steps select, reversed.
+
+    Raises:
+        IndexApplyError: a dimension out of range, or PyTorch refuses the rest of the index.
+    """
+    flipped = _with_torch_errors(lambda: torch.flip(tensor, dims=list(flip.dims)))
+    selection = apply_index(flipped, flip.rest)
+    # Flipping moves elements, not which ones the rest selects: mark them on t unflipped.
+    highlight = _with_torch_errors(lambda: torch.flip(selection.highlight, dims=list(flip.dims)))
+    return IndexResult(
+        result=selection.result,
+        highlight=highlight,
+        is_view=False,  # torch.flip always copies
+        code=f"result = {flip.code()}  # torch.flip copies",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
 # Per-dimension controls that read and write the same expression.
 
 
@@ -600,7 +805,9 @@ class DimensionControl:
 
 def controls_from_index(parsed: ParsedIndex, ndim: int) -> tuple[DimensionControl, ...] | None:
     """One control per dimension, or None when the index is more than ints and slices."""
-    if len(parsed.items) > ndim or not all(isinstance(item, int | Slice) for item in parsed.items):
+    if len(parsed.items) > ndim or not all(
+        isinstance(item, int | Slice) and type(item) is not bool for item in parsed.items
+    ):
         return None
     controls = []
     for item in (*parsed.items, *[Slice()] * (ndim - len(parsed.items))):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fractions
 import json
 import math
 import threading
@@ -193,7 +194,8 @@ _SPECS = (
         (
             _size(224),
             Param("scale", "range", [0.08, 1.0], 0.01, 1.0, 0.01),
-            Param("ratio", "range", [0.75, 1.33], 0.1, 10.0, 0.01),
+            # torchvision's exact default: 1.33 instead of 4 / 3 would change every draw.
+            Param("ratio", "range", [3 / 4, 4 / 3], 0.1, 10.0, 0.01),
             _interpolation("bilinear"),
             Param("antialias", "bool", True),
         ),
@@ -674,10 +676,22 @@ def code_value(param: Param, value: Any) -> str:
         assert param.options is not None
         return param.options[value].code
     if param.kind == "range":
+        # (3 / 4, 4 / 3), torchvision's spelling, where a decimal would be long or rounded.
+        fractions_ = [_fraction(number) for number in value]
+        if any(len(repr(number)) > 8 for number in value) and None not in fractions_:
+            return f"({fractions_[0]}, {fractions_[1]})"
         return f"({value[0]!r}, {value[1]!r})"
     if param.kind == "sequence":
         return "[" + ", ".join(repr(item) for item in value) + "]"
     return repr(value)
+
+
+def _fraction(value: float, *, largest_denominator: int = 12) -> str | None:
+    """`value` as `p / q` when it is exactly that float (`4 / 3`), else None."""
+    fraction = fractions.Fraction(value).limit_denominator(largest_denominator)
+    if fraction.denominator > 1 and fraction.numerator / fraction.denominator == value:
+        return f"{fraction.numerator} / {fraction.denominator}"
+    return None
 
 
 # --- presets ---------------------------------------------------------------------------------

@@ -139,6 +139,8 @@ with result_column:
         best = result.predictions[0]
         st.subheader(t("classify.verdict", label=best.label, probability=best.probability))
         st.plotly_chart(top_k_chart(result.predictions), width="stretch", key="classify_top_k")
+        if choice in registry:  # no licensed Chinese ImageNet-1k label list ships offline
+            st.caption(t("classify_labels.imagenet_english"))
         st.caption(
             t(
                 "classify.timing",

@@ -86,17 +86,22 @@ else:
             on_change=remember_data_dir,
             help=t("datasets.data_dir_help", default=str(config.DATA_DIR)),
         )
+    root = state.data_dir()
+    sizes = ui_datasets.split_sizes(str(root))
+    default_split = "train" if sizes["train"] else "test"  # the tutorial loads train=True
     split = (
         right.segmented_control(
             t("datasets.split"),
             options=["train", "test"],
-            format_func=lambda option: t(f"datasets.split_{option}"),
-            default="test",
+            format_func=lambda option: t(
+                f"datasets.split_{option}",
+                count="–" if sizes[option] is None else f"{sizes[option]:,}",
+            ),
+            default=default_split,
             key="datasets_split",
         )
-        or "test"
+        or default_split
     )
-    root = state.data_dir()
     source = ui_datasets.Source("cifar10", str(root), train=split == "train")
 
 try:
@@ -127,7 +132,7 @@ with overview:
     st.markdown(f"**dataset.data.shape** `{shape}`  \n**dataset.targets[:10]** `{first_targets}`")
     table = pd.DataFrame(
         {
-            t("datasets.class"): classes,
+            t("datasets.class"): [ui_datasets.class_label(name) for name in classes],
             "class_to_idx": [data.class_to_idx[name] for name in classes],
             t("datasets.images"): counts,
         }
@@ -142,7 +147,10 @@ with overview:
     with st.spinner(t("datasets.computing_stats")):
         stats = ui_datasets.stats(source)
     st.dataframe(
-        pd.DataFrame({"mean": stats.mean, "std": stats.std}, index=list(CHANNELS)).T,
+        pd.DataFrame(
+            {t("datasets_extra.mean"): stats.mean, t("datasets_extra.std"): stats.std},
+            index=list(CHANNELS),
+        ).T,
         key="datasets_stats",
     )
     st.caption(t("datasets.normalize_help", images=f"{stats.images:,}"))
@@ -152,11 +160,19 @@ with overview:
         key="datasets_code_overview",
     )
 
+
+def open_sample(index: int) -> None:
+    """A click on a grid tile shows that sample up close."""
+    st.session_state["datasets_index"] = index
+
+
 with browse:
     chosen = st.multiselect(
         t("datasets.filter"),
         options=list(range(len(classes))),
-        format_func=lambda target: f"{classes[target]} ({counts[target]:,})",
+        format_func=lambda target: (
+            f"{ui_datasets.class_label(classes[target])} ({counts[target]:,})"
+        ),
         key="datasets_classes",
         placeholder=t("datasets.filter_all"),
     )
@@ -198,7 +214,10 @@ with browse:
     st.caption(t("datasets.showing", shown=len(shown), total=f"{len(indices):,}"))
     if len(shown):
         labels = ui_datasets.labels_of(data, shown)
-        st.html(ui_datasets.grid_html(source, tuple(int(i) for i in shown), labels))
+        ui_datasets.clickable_grid(
+            ui_datasets.grid_html(source, tuple(int(i) for i in shown), labels),
+            on_click=open_sample,
+        )
     show_code(
         snippets.browse_code(
             source.kind,
@@ -247,20 +266,21 @@ with browse:
     pixels = np.asarray(image)
     scale = max(1, DETAIL_SCALE * 32 // max(image.size))
     left, right = st.columns([1, 2])
-    left.image(core_datasets.upscale(pixels, factor=scale), caption=f"#{index} · {classes[target]}")
+    shown_label = ui_datasets.class_label(classes[target])
+    left.image(core_datasets.upscale(pixels, factor=scale), caption=f"#{index} · {shown_label}")
     with right:
-        facts = st.columns(3)
+        facts = st.columns([1, 2, 2])  # room for "automobile（汽车）"
         facts[0].metric(t("datasets.index_label"), index)
-        facts[1].metric(t("datasets.label"), classes[target])
+        facts[1].metric(t("datasets.label"), shown_label)
         facts[2].metric(f"class_to_idx[{classes[target]!r}]", data.class_to_idx[classes[target]])
         values = pixels.reshape(-1, 3) / 255.0
         st.dataframe(
             pd.DataFrame(
                 {
-                    "min": values.min(axis=0),
-                    "max": values.max(axis=0),
-                    "mean": values.mean(axis=0),
-                    "std": values.std(axis=0),
+                    t("datasets_extra.min"): values.min(axis=0),
+                    t("datasets_extra.max"): values.max(axis=0),
+                    t("datasets_extra.mean"): values.mean(axis=0),
+                    t("datasets_extra.std"): values.std(axis=0),
                 },
                 index=list(CHANNELS),
             ).round(4),

@@ -3,6 +3,7 @@ import torch
 import torchvision
 
 from core.device import describe_device
+from core.why_pytorch import REASONS
 from ui.frame import require_frame
 from ui.i18n import t
 from ui.navigation import PAGES
@@ -18,6 +19,28 @@ for index, spec in enumerate(spec for spec in PAGES if spec.key != "home"):
     with columns[index % 2].container(border=True):
         st.page_link(spec.path, label=t(f"{spec.key}.title"), icon=spec.icon)
         st.caption(t(f"{spec.key}.summary"))
+
+st.subheader(t("why.header"))
+st.caption(t("why.intro"))
+pages = {spec.key: spec for spec in PAGES}
+columns = st.columns(3)
+for index, reason in enumerate(REASONS):
+    with columns[index % 3].container(border=True):
+        st.markdown(f"**{t(f'why.{reason.key}')}**")
+        st.caption(t(f"why.{reason.key}_text"))
+        if reason.limit:
+            st.caption(f":material/info: {t(f'why.{reason.key}_limit')}")
+        page = reason.page(pages)
+        if page is None:
+            if reason.pages:  # its page is not in this app (yet)
+                st.caption(t("why.not_here"))
+        else:
+            st.page_link(
+                pages[page].path,
+                label=t("why.see", page=t(f"{page}.title")),
+                icon=pages[page].icon,
+                query_params=dict(reason.query.get(page, {})) or None,
+            )
 
 st.subheader(t("home.environment_header"))
 device = describe_device()

@@ -3,7 +3,7 @@ import torch
 
 from core import config, snippets, tensor_ops
 from core.errors import PlaygroundError
-from core.indexing import apply_index, write_through
+from core.indexing import NegativeStepError, apply_flip, apply_index, write_through
 from core.tensors import TensorRecipe, build_tensor, describe
 from ui import state
 from ui import tensors as view
@@ -25,7 +25,8 @@ POWER = state.UrlInt("t_p", "tensors_power", 2, low=1, high=5)
 SIZE = state.UrlInt("t_n", "tensors_size", 4, low=1, high=10)
 X_GRAD = state.UrlBool("t_xg", "tensors_x_grad", False)
 
-view.keep_widget_state(skip=("tensors_matmul_run",))
+FLIP_BUTTON = "tensors_apply_flip"
+view.keep_widget_state(skip=("tensors_matmul_run", FLIP_BUTTON))
 st.title(t("tensors.title"))
 st.markdown(t("tensors.intro"))
 
@@ -48,11 +49,13 @@ if recipe.factory == "image":
 view.show_metadata(source)
 
 state.bind(SECTION)
+st.subheader(t("tensors.section"))  # step 2 looks like step 1
 section = st.radio(
     t("tensors.section"),
     SECTIONS,
     key=SECTION.key,
     horizontal=True,
+    label_visibility="collapsed",
     format_func=lambda name: t(f"tensors.section_{name}"),
 )
 
@@ -107,7 +110,24 @@ try:
             st.caption(t("tensors.controls_off"))
         else:
             view.dimension_controls(source)
-        selection = apply_index(source, typed.checked())  # raises the parser's error
+        try:
+            parsed = typed.checked()  # raises the parser's error
+            selection = apply_index(source, parsed)
+        except NegativeStepError as error:
+            view.show_error(error)
+            flip = error.params["flip"]
+            if flip is None:
+                state.stop()
+            st.button(
+                t("tensors_index.apply_flip", code=flip.code()),
+                key=FLIP_BUTTON,
+                on_click=view.apply_flip_for,
+                args=(expression,),
+            )
+            if not view.flip_applied(expression):
+                state.stop()
+            parsed, selection = None, apply_flip(source, flip)
+            st.markdown(t("tensors_index.flipped", code=flip.code()))
         st.markdown(t("tensors.source_highlighted", count=int(selection.highlight.sum())))
         view.show_tensor(source, key="tensors_source", marks=selection.highlight)
         st.markdown(t("tensors.result_shape", shape=tuple(selection.result.shape)))
@@ -118,10 +138,12 @@ try:
         view.show_tensor(selection.result, key="tensors_result")
         view.show_metadata(selection.result)
         show_view_code(selection.code, ["result", "result.shape"], name="index")
+        if parsed is None:  # a flip copies: nothing of t to write through
+            state.stop()
         with st.expander(t("tensors.write_header"), expanded=False):
             st.session_state.setdefault("tensors_write_value", 100)
             value = st.number_input(t("tensors.write_value"), key="tensors_write_value")
-            written = write_through(source, typed.checked(), value=value)
+            written = write_through(source, parsed, value=value)
             changed = "tensors.write_changed" if written.changed else "tensors.write_unchanged"
             st.markdown(t(changed))
             view.show_tensor(written.source, key="tensors_written", marks=selection.highlight)
@@ -217,9 +239,9 @@ try:
             )
         )
         if reshaped.shared:
-            st.success(t("tensors.verdict_view"), icon=":material/link:")
+            st.success(t("tensors_index.reshape_view"), icon=":material/link:")
         else:
-            st.info(t("tensors.verdict_copy"), icon=":material/content_copy:")
+            st.info(t("tensors_index.reshape_copy"), icon=":material/content_copy:")
         left, right = st.columns(2)
         with left:
             st.caption(t("tensors.values"))

@@ -3,7 +3,7 @@ import copy
 import pandas as pd
 import streamlit as st
 
-from core import config, export, nets, snippets, training, workers
+from core import config, export, feedback, nets, snippets, training, workers
 from core.datasets import DatasetError
 from core.device import available_devices
 from core.errors import PlaygroundError
@@ -12,6 +12,7 @@ from ui import folders as ui_folders
 from ui import state
 from ui import training as runs
 from ui.code import show_code
+from ui.feedback import show_diagnosis
 from ui.frame import require_frame
 from ui.i18n import language, show_error, t
 
@@ -352,8 +353,24 @@ elif result.stopped:
 columns = st.columns(4)
 columns[0].metric(t("train.test_accuracy"), f"{evaluation.accuracy:.1%}")
 columns[1].metric(t("train.test_images"), f"{evaluation.count:,}")
-columns[2].metric(t("train.trained_images"), f"{result.images_seen:,}")
+columns[2].metric(
+    t("train_feedback.presentations"),
+    f"{result.images_seen:,}",
+    help=t("train_feedback.presentations_help"),
+)
 columns[3].metric(t("train.train_time"), t("train.seconds", seconds=result.seconds))
+passes = feedback.passes(images_seen=result.images_seen, train_count=run.setup.train_count)
+st.caption(
+    t(
+        "train_feedback.presentations_note",
+        total=f"{result.images_seen:,}",
+        images=f"{run.setup.train_count:,}",
+        epochs=f"{passes:.3g}",
+    )
+)
+diagnosis = feedback.diagnose(evaluation, settings=run.setup.settings, steps=result.steps)
+if diagnosis is not None:
+    show_diagnosis(diagnosis)
 left, right = st.columns(2)
 left.subheader(t("train.per_class_header"))
 left.plotly_chart(

@@ -161,8 +161,7 @@ for number, (shown, drawn) in enumerate(draws):
         if not record.applied:
             notes.append(t("transforms.skipped", name=record.name))
         elif record.values:
-            values = ", ".join(f"{key} {value}" for key, value in record.values.items())
-            notes.append(f"**{record.name}** {values}")
+            notes.append(f"**{record.name}** {studio.drawn_values(record.values)}")
         elif record.may_skip:
             notes.append(t("transforms.applied", name=record.name))
     cells.append((t("transforms.draw_caption", number=number, seed=drawn.seed), shown, notes))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import subprocess
+import sys
+import warnings
 
 import pytest
 import torch
@@ -13,8 +16,13 @@ from core.indexing import (
     DimensionControl,
     IndexApplyError,
     IndexExpressionError,
+    NegativeStepError,
+    ParsedIndex,
+    Slice,
+    apply_flip,
     apply_index,
     controls_from_index,
+    flip_instead,
     index_from_controls,
     parse_index,
     write_through,
@@ -43,6 +51,24 @@ T = torch.arange(24.0).reshape(2, 3, 4)
         ("1, ::2", T[1, ::2]),
         ("[]", T),
         ("", T),
+        # Nested integer lists: 2-D index arrays (NumPy's indexing guide).
+        ("[[[0, 0], [1, 1]], [0]]", T[[[0, 0], [1, 1]], [0]]),
+        ("[[[0], [1]], [0, 2]]", T[[[0], [1]], [0, 2]]),
+        ("[:, [[0, 1], [2, 0]]]", T[:, [[0, 1], [2, 0]]]),
+        ("[1, [[0, 1], [1, 2]], ::3]", T[1, [[0, 1], [1, 2]], ::3]),
+        ("[[[1]], 0]", T[[[1]], 0]),
+        # True / False and lists of Python bools.
+        ("[True]", T[True]),
+        ("[False]", T[False]),
+        ("[None, True, 0]", T[None, True, 0]),
+        ("[[True, False]]", T[[True, False]]),
+        ("[:, [True, False, True]]", T[:, [True, False, True]]),
+        ("[..., [True, False, True, True]]", T[..., [True, False, True, True]]),
+        ("[[True, 1]]", T[[True, 1]]),  # among integers a bool counts 0/1, as in PyTorch
+        # Empty lists select nothing.
+        ("[[]]", T[[]]),
+        ("[[], []]", T[[], []]),
+        ("[:, []]", T[:, []]),
     ],
 )
 def test_parse_index_means_what_pytorch_means(text, expected):
@@ -61,18 +87,18 @@ def test_parse_index_means_what_pytorch_means(text, expected):
         ("[10**100]", "arithmetic"),
         ("[99999999999]", "big_number"),
         ("[1.5]", "literal"),
-        ("[True]", "literal"),
         ("['a']", "string"),
         ("[{1: 2}]", "container"),
         ("[t > 0 and t < 2]", "boolop"),
         ("[0 < t < 2]", "chained"),
         ("[1 < 2]", "no_tensor"),
         ("[t is None]", "comparison"),
-        ("[..., 0, ...]", "second_ellipsis"),
-        ("[[]]", "empty_list"),
-        ("[[[0, 1]]]", "container"),
         ("[t[[0, 1]] > 0]", "nested_advanced"),
         ("[(y := 1)]", "assignment"),
+        ("[0, [[0, 1], [2]]]", "ragged_list"),
+        ("[[0, [1]], 0]", "ragged_list"),
+        ("[[0.5, 1]]", "literal"),
+        ("[[None, 1], 0]", "literal"),
         ("[+1]", "unary"),
         ("[" + "-" * 40 + "1]", "deep"),
     ],
@@ -198,3 +224,80 @@ def test_shown_code_gives_the_shown_result(text):
     selection = apply_index(T, parse_index(text))
     namespace = run_program(selection.code)
     assert torch.equal(namespace["result"], selection.result)
+
+
+def test_a_lone_nested_list_is_read_as_pytorch_reads_it():
+    # PyTorch reads t[[[0, 1], [1, 2]]] as t[[0, 1], [1, 2]]; the code shows that spelling.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTorch deprecates the spelling
+        expected = T[[[0, 1], [1, 2]]]
+    selection = apply_index(T, parse_index("[[[0, 1], [1, 2]]]"))
+    assert torch.equal(selection.result, expected)
+    assert selection.code == "result = t[[0, 1], [1, 2]]"
+
+
+@pytest.mark.parametrize("text", ["[[[0, 0], [1, 1]], [0]]", "[[]]", "[True]", "[[True, False]]"])
+def test_new_index_kinds_keep_the_highlight_verdict_and_code(text):
+    selection = apply_index(T, parse_index(text))
+    assert set(T[selection.highlight].tolist()) == set(selection.result.reshape(-1).tolist())
+    assert selection.is_view is False
+    assert selection.code == f"result = t{text}"
+    assert controls_from_index(parse_index(text), T.dim()) is None
+
+
+def test_a_second_ellipsis_is_refused_saying_torch_accepts_it_and_numpy_does_not():
+    with pytest.raises(IndexExpressionError) as caught:
+        parse_index("[..., 0, ...]")
+    assert caught.value.key == "tensors_index.second_ellipsis"
+    assert caught.value.params["column"] == 10
+    assert "PyTorch accepts a second ... but NumPy refuses it" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "numpy_index"),
+    [
+        ("[::-1]", "torch.flip(t, dims=[0])", (slice(None, None, -1),)),
+        ("[1, ::-1]", "torch.flip(t, dims=[1])[1]", (1, slice(None, None, -1))),
+        ("[..., ::-1]", "torch.flip(t, dims=[-1])", (Ellipsis, slice(None, None, -1))),
+        ("[::-2, 1:]", "torch.flip(t, dims=[0])[::2, 1:]", (slice(None, None, -2), slice(1, None))),
+        (
+            "[None, :, ::-1]",
+            "torch.flip(t, dims=[1])[None]",
+            (None, slice(None), slice(None, None, -1)),
+        ),
+    ],
+)
+def test_a_negative_step_names_torch_flip_which_selects_what_numpy_would(text, code, numpy_index):
+    with pytest.raises(NegativeStepError) as caught:
+        parse_index(text)
+    assert caught.value.params["code"] == code
+    assert f"Use {code} instead" in str(caught.value)
+    assert "no negative steps (unlike NumPy)" in str(caught.value)
+    flipped = apply_flip(T, caught.value.params["flip"])
+    assert torch.equal(flipped.result, torch.from_numpy(T.numpy()[numpy_index].copy()))
+    assert set(T[flipped.highlight].tolist()) == set(flipped.result.reshape(-1).tolist())
+    assert flipped.code == f"result = {code}  # torch.flip copies"
+
+
+@pytest.mark.parametrize("text", ["[3:0:-1]", "[t > 3, ::-1]"])
+def test_a_negative_step_with_no_plain_flip_still_says_why(text):
+    with pytest.raises(NegativeStepError) as caught:
+        parse_index(text)
+    assert caught.value.params["flip"] is None
+    assert caught.value.key == "tensors_index.negative_step_only"
+
+
+def test_the_shown_flip_code_runs_as_shown(tmp_path):
+    flip = flip_instead(ParsedIndex((1, Slice(step=-1))))
+    assert flip is not None
+    program = (
+        "import torch\n\n"
+        "t = torch.arange(24.0).reshape(2, 3, 4)\n"
+        f"result = {flip.code()}\n"
+        "print(result.tolist())\n"
+    )
+    (tmp_path / "flip.py").write_text(program)
+    run = subprocess.run(
+        [sys.executable, "flip.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert run.stdout.strip() == str(apply_flip(T, flip).result.tolist()), run.stderr

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -13,6 +15,7 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2.functional import pil_to_tensor
 
 from core import snippets, transforms
+from core.snippets.transforms import pipeline_lines
 from core.transforms import CATALOGUE, PRESETS, Step, TransformError
 
 IMAGE = Image.radial_gradient("L").resize((96, 80)).convert("RGB")  # 96×80, not symmetric
@@ -323,3 +326,36 @@ def test_rotation_with_expand_is_refused_past_the_pixel_budget_before_running():
         transforms.draw(image, [rotate] * 10, seed=0)
     assert caught.value.key == "limits.pipeline_pixels"
     assert caught.value.params["position"] == 3  # 1024² doubles per step: 2M, 4M, 8M+
+
+
+def _compose_program(pipeline: list[Step]) -> str:
+    """The studio's exported `v2.Compose`, with the imports it needs."""
+    lines = pipeline_lines(pipeline)
+    return "import torch\nfrom torchvision.transforms import v2\n\n" + "\n".join(lines) + "\n"
+
+
+def test_random_resized_crop_exports_torchvisions_exact_default_ratio(tmp_path):
+    code = _compose_program([transforms.default_step("RandomResizedCrop")])
+    assert "ratio=(3 / 4, 4 / 3)" in code
+    # The exported pipeline, run on its own, draws exactly as a default RandomResizedCrop.
+    check = (
+        "\nimage = torch.randint(0, 256, (3, 300, 400), dtype=torch.uint8)\n"
+        "default = v2.RandomResizedCrop(224)\n"
+        "for seed in range(50):\n"
+        "    torch.manual_seed(seed)\n"
+        "    exported = transform(image)\n"
+        "    torch.manual_seed(seed)\n"
+        "    assert torch.equal(exported, default(image)), seed\n"
+        "print('same draws')\n"
+    )
+    (tmp_path / "pipeline.py").write_text(code + check)
+    run = subprocess.run(
+        [sys.executable, "pipeline.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert run.stdout.strip() == "same draws", run.stderr
+
+
+def test_range_parameters_are_written_as_decimals_when_they_are_short():
+    step = Step("RandomResizedCrop", {**transforms.default_step("RandomResizedCrop").params})
+    step.params["ratio"] = [0.5, 2.0]
+    assert "ratio=(0.5, 2.0)" in _compose_program([step])

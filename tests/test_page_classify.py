@@ -222,3 +222,26 @@ def test_a_camera_photo_is_classified():
     at.run()
     assert not at.exception and not at.error
     assert "espresso" in _verdict(at)
+
+
+def test_top_five_labels_sit_outside_the_bars_and_read_horizontally():
+    from ui.classify import top_k_chart
+
+    predictions = [
+        models.Prediction(label=label, index=number, probability=probability)
+        for number, (label, probability) in enumerate(
+            [("espresso", 0.81), ("cup", 0.096), ("eggnog", 0.02), ("mug", 0.01), ("bowl", 0.004)]
+        )
+    ]
+    bar = top_k_chart(predictions).data[0]
+    assert bar.textposition == "outside"
+    assert bar.textangle == 0
+    assert bar.cliponaxis is False
+    assert "9.6%" in bar.text
+
+
+@pytest.mark.parametrize(("lang", "words"), [("en", "ImageNet's, in English"), ("zh", "只有英文")])
+def test_the_page_says_imagenet_labels_are_torchvisions_english_ones(lang, words):
+    at = run_page("classify", lang=lang)
+    assert not at.exception
+    assert any(words in caption.value for caption in at.caption)

@@ -3,6 +3,7 @@ folders, and every failure shown as a clear message (never a traceback)."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 
@@ -26,20 +27,23 @@ def names(npz):
     return [str(name) for name in npz["classes"]]
 
 
-def open_page(data_dir, *, lang: str = "en") -> AppTest:
+def open_page(data_dir, *, lang: str = "en", split: str | None = "test") -> AppTest:
+    """The page on `data_dir`, switched to `split` (None: the split the page opens on)."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
     at.session_state["data_dir"] = str(data_dir)
     at.query_params["lang"] = lang
     at.run()
     at.switch_page("pages/datasets.py")
     at.run()
+    if split is not None:
+        at.segmented_control(key="datasets_split").set_value(split).run()
     assert not at.exception, [str(error.value) for error in at.exception]
     return at
 
 
 def grid(at: AppTest) -> tuple[list[int], list[str]]:
     """The indices and labels the grid shows, in order."""
-    body = at.html[0].proto.body
+    body = json.loads(at.get("bidi_component")[0].proto.json)
     indices = [int(index) for index in re.findall(r'data-index="(\d+)"', body)]
     labels = re.findall(r'<span class="label">([^<]*)</span>', body)
     return indices, labels
@@ -122,8 +126,7 @@ def test_jump_to_an_index_opens_the_page_that_holds_it(cifar10_root, npz):
 
 
 def test_train_split_browses_its_five_batches(cifar10_root, npz, names):
-    at = open_page(cifar10_root)
-    at.segmented_control(key="datasets_split").set_value("train").run()
+    at = open_page(cifar10_root, split="train")
     at.number_input(key="datasets_page").set_value(21).run()
     indices, labels = grid(at)
     assert indices == list(range(2000, 2100))
@@ -242,3 +245,36 @@ def test_data_directory_field_switches_the_dataset(cifar10_root, tmp_path, monke
     assert str(tmp_path) in at.info[0].value
     at.text_input(key="datasets_data_dir").set_value(str(cifar10_root)).run()
     assert len(grid(at)[0]) == 100
+
+
+@pytest.mark.parametrize(
+    ("lang", "train", "test"),
+    [("en", "Train (10,000)", "Test (10,000)"), ("zh", "训练集（10,000）", "测试集（10,000）")],
+)
+def test_the_page_opens_on_the_training_split_labelled_with_its_loaded_size(
+    cifar10_root, lang, train, test
+):
+    # The corpus's training split is the 10,000 test images in five batches: not 50,000.
+    at = open_page(cifar10_root, lang=lang, split=None)
+    control = at.segmented_control(key="datasets_split")
+    assert control.value == "train"
+    assert control.options == [train, test]
+    assert "Split: Train" in at.code[0].value
+
+
+def test_chinese_shows_cifar_classes_bilingual_and_names_the_statistics(cifar10_root, npz):
+    at = open_page(cifar10_root, lang="zh")
+    _, labels = grid(at)
+    assert labels == [ZH_CLASSES[label] for label in npz["labels"][:100]]
+    assert "cat（猫） (1,000)" in at.multiselect(key="datasets_classes").options
+    assert at.dataframe[0].value.iloc[:, 0].tolist()[3] == "cat（猫）"
+    assert at.dataframe[1].value.index.tolist() == ["均值 mean", "标准差 std"]
+    at.number_input(key="datasets_index").set_value(3).run()  # sample 3 is a cat... or not
+    label = ZH_CLASSES[npz["labels"][3]]
+    assert {metric.label: metric.value for metric in at.metric}["标签"] == label
+    # The code keeps torchvision's English names.
+    assert "（" not in " ".join(block.value for block in at.code)
+
+
+ZH_CLASSES = ["airplane（飞机）", "automobile（汽车）", "bird（鸟）", "cat（猫）", "deer（鹿）"]
+ZH_CLASSES += ["dog（狗）", "frog（青蛙）", "horse（马）", "ship（船）", "truck（卡车）"]

@@ -8,10 +8,10 @@ from streamlit.testing.v1 import AppTest
 from tests.test_app import APP, TIMEOUT_S, run_page
 
 
-def open_with_link(**params: str) -> AppTest:
+def open_with_link(lang: str = "en", **params: str) -> AppTest:
     """Open the page as a shared link would: its query parameters set before the first run."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
-    at.query_params["lang"] = "en"
+    at.query_params["lang"] = lang
     for name, value in params.items():
         at.query_params[name] = value
     at.run()
@@ -191,3 +191,83 @@ def test_a_stopped_run_keeps_its_link():
     assert any("limit is 1,000,000" in error.value for error in at.error)
     assert at.query_params["t_s"] == "2000, 2000"  # left for the user to fix
     assert at.query_params["t_f"] == "ones"
+
+
+@pytest.mark.parametrize(
+    ("expression", "shape"),
+    [("[[[0, 0], [1, 1]], [0]]", "(2, 2, 4)"), ("[True]", "(1, 2, 3, 4)"), ("[[], []]", "(0, 4)")],
+)
+def test_numpy_style_indexes_are_accepted_with_verdict_and_code(expression, shape):
+    at = open_with_link(t_s="2, 3, 4", t_i=expression)
+    assert_clean(at)
+    assert f"shape `{shape}`" in markdown_text(at)
+    assert any("A copy" in message.value for message in at.info)
+    assert any(f"result = t{expression}" in block.value for block in at.code)
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [("en", "PyTorch accepts a second ... but NumPy refuses it"), ("zh", "PyTorch 接受第二个 ...")],
+)
+def test_a_second_ellipsis_says_torch_accepts_it_but_numpy_does_not(lang, words):
+    at = open_with_link(lang, t_i="[..., 0, ...]")
+    assert not at.exception
+    assert any(words in error.value for error in at.error), [e.value for e in at.error]
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"), [("en", "no negative steps (unlike NumPy)"), ("zh", "不支持负步长")]
+)
+def test_a_reversed_slice_offers_torch_flip_and_the_button_applies_it(lang, words):
+    at = open_with_link(lang, t_i="[::-1]")
+    assert not at.exception
+    (error,) = at.error
+    assert words in error.value and "torch.flip(t, dims=[0])" in error.value
+    if lang != "en":
+        return  # the button's run is the same in both languages
+    at.button(key="tensors_apply_flip").click().run()
+    assert not at.exception
+    assert any("result = torch.flip(t, dims=[0])" in block.value for block in at.code)
+    assert "`(3, 4)`" in markdown_text(at)  # the default 3×4 tensor, rows reversed
+    at.text_input(key="tensors_index").set_value("[0]").run()  # a new index: no flip
+    assert_clean(at)
+    assert not any("torch.flip" in block.value for block in at.code)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_both_steps_are_headed_alike(lang):
+    at = run_page("tensors", lang=lang)
+    headers = [header.value for header in at.subheader]
+    assert headers[:2] == [t_lang(lang, "tensors.create_header"), t_lang(lang, "tensors.section")]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_reshape_verdict_does_not_speak_of_indexing(lang):
+    at = open_with_link(lang, t_v="reshape")
+    assert_clean(at)
+    verdicts = [message.value for message in (*at.success, *at.info)]
+    assert t_lang(lang, "tensors_index.reshape_view") in verdicts
+    assert not any("basic indexing" in text or "基本索引" in text for text in verdicts)
+
+
+def test_selection_outlines_leave_each_cells_number_readable():
+    import numpy as np
+    import torch
+
+    from ui.tensors import _heatmap
+
+    marks = torch.zeros(3, 4, dtype=torch.bool)
+    marks[1, 2] = marks[0, 0] = True
+    figure = _heatmap(torch.arange(12.0).reshape(3, 4), marks)
+    outline = figure.data[-1]
+    assert outline.mode == "lines"
+    points = [(x, y) for x, y in zip(outline.x, outline.y, strict=True) if x is not None]
+    # Every point of the frames lies near a cell's edge, none near a centre where the number is.
+    assert all(min(abs(x - np.round(x)), abs(y - np.round(y))) > 0.4 for x, y in points)
+    assert {(round(x), round(y)) for x, y in points} >= {(0, 0), (2, 1)}
+
+
+def t_lang(lang: str, key: str) -> str:
+    from ui.i18n import catalog
+
+    return catalog(lang)[key]

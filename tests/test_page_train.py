@@ -60,7 +60,10 @@ def test_a_tiny_run_shows_curves_evaluation_and_deploys(cifar10_root):
     assert len(at.get("plotly_chart")) == 3  # curves, per-class accuracy, confusion matrix
     metrics = {metric.label: metric.value for metric in at.metric}
     assert metrics["Test images"] == "100"
-    assert metrics["Images trained on"] == "360"  # 2 epochs of 180 (10 % held out)
+    assert metrics["Image presentations"] == "360"  # 2 epochs of 180 (10 % held out)
+    assert any("360 image presentations (180 images × 2 epochs)" in c.value for c in at.caption)
+    # 12 steps teach SmallVGG next to nothing: the page says so instead of ending silently.
+    assert any("Likely causes" in warning.value for warning in at.warning)
     assert metrics["Test accuracy"].endswith("%")
     assert any("SmallVGG on 180 images (20 held out" in c.value for c in at.caption)
     assert len(at.get("image")) >= 1  # the most confidently wrong images

@@ -207,3 +207,15 @@ def test_an_empty_pipeline_passes_the_image_through():
     assert _step_names(at) == []
     assert _draw_count(at) == 4
     assert any("ToImage" in info.value for info in at.info)  # no tensor yet: how to get one
+
+
+def test_each_draws_parameters_are_named_in_the_ui_language():
+    import re
+
+    english = run_page("transforms")
+    assert any(re.search(r"top \d+, left \d+", c.value) for c in english.caption)
+    chinese = run_page("transforms", lang="zh")
+    assert not chinese.exception
+    notes = [c.value for c in chinese.caption if "RandomResizedCrop**" in c.value]
+    assert notes and all("上边距（top）" in note and "宽（width）" in note for note in notes)
+    assert not any(re.search(r"(^|[ ,])top \d", note) for note in notes)

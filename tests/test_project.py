@@ -126,7 +126,7 @@ def _key_text(key: ast.AST | None, tree: ast.Module) -> str | None:
 def test_pages_keep_state_through_ui_state(path):
     source = path.read_text("utf-8")
     tree = ast.parse(source)
-    assert "query_params" not in source, "use ui.state's URL values"
+    assert "st.query_params" not in source, "use ui.state's URL values"
     assert "st.stop(" not in source, "use state.stop(): it writes the URL first"
     assert "switch_page" not in source, 'use state.send("<page key>", item)'
     prefix = f"{path.stem}_"

@@ -24,13 +24,22 @@ def top_k_chart(predictions: list[Prediction] | tuple[Prediction, ...]) -> go.Fi
             y=[prediction.label for prediction in ordered],
             orientation="h",
             text=[f"{prediction.probability:.1%}" for prediction in ordered],
-            textposition="auto",
+            # Outside the bar and level: a thin bar cannot hold "9.6%" without turning it.
+            textposition="outside",
+            textangle=0,
+            cliponaxis=False,
             marker_color=["#ff4b4b" if p is predictions[0] else "#8fa3bf" for p in ordered],
             hovertemplate="%{y}: %{x:.2%}<extra></extra>",
         )
     )
     figure.update_layout(
-        xaxis={"range": [0, 1], "tickformat": ".0%", "title": t("classify.probability")},
+        # Room right of a full bar for its label.
+        xaxis={
+            "range": [0, 1.15],
+            "tickvals": [0, 0.25, 0.5, 0.75, 1],
+            "tickformat": ".0%",
+            "title": t("classify.probability"),
+        },
         height=60 + 44 * len(ordered),
         margin={"l": 10, "r": 10, "t": 10, "b": 40},
     )

@@ -15,7 +15,9 @@ from torchvision.datasets import CIFAR10
 
 from core import datasets as core_datasets
 from core.datasets import load_cifar10
+from ui.i18n import catalog, language
 
+GRID_KEY = "datasets_grid"
 GRID_CELL_PX = 64  # each thumbnail's on-screen side
 _BMP_MAX_SIDE = 32  # tiles up to this side go as BMP: fast to write, still small
 CACHE_TTL_S = 3600  # entries keyed by user input expire an hour after they were made
@@ -93,5 +95,54 @@ def render_grid(
 
 
 def labels_of(data: core_datasets.Browsable, indices: np.ndarray) -> tuple[str, ...]:
-    """The class name of each sample in `indices`."""
-    return tuple(data.classes[target] for target in data.targets[indices])
+    """The class name of each sample in `indices`, as the UI language shows it."""
+    return tuple(class_label(data.classes[target]) for target in data.targets[indices])
+
+
+def class_label(name: str) -> str:
+    """A class name as shown: CIFAR-10's are bilingual in Chinese (`cat（猫）`); code and
+    `dataset.classes` keep torchvision's English names."""
+    return catalog(language()).get(f"cifar10_classes.{name}", name)
+
+
+def split_sizes(root: str) -> dict[str, int | None]:
+    """How many images each CIFAR-10 split in `root` holds, counted from the loaded data
+    (None: that split cannot be loaded)."""
+    sizes: dict[str, int | None] = {}
+    for split in ("train", "test"):
+        try:
+            sizes[split] = len(cifar10(root, split == "train"))
+        except core_datasets.DatasetError:
+            sizes[split] = None
+    return sizes
+
+
+# Tiles are our own HTML (labels escaped); the script only reports which tile was clicked.
+_GRID_JS = """
+export default function (component) {
+  const { data, setTriggerValue, parentElement } = component;
+  let host = parentElement.querySelector(".dataset-grid-host");
+  if (!host) {
+    host = document.createElement("div");
+    host.className = "dataset-grid-host";
+    parentElement.appendChild(host);
+  }
+  host.innerHTML = data;
+  host.querySelectorAll("figure[data-index]").forEach((tile) => {
+    tile.style.cursor = "pointer";
+    tile.onclick = () => setTriggerValue("clicked", Number(tile.dataset.index));
+  });
+}
+"""
+_grid_component = st.components.v2.component("datasets_grid", js=_GRID_JS, isolate_styles=False)
+
+
+def clickable_grid(body: str, *, on_click) -> None:
+    """The grid's HTML, each tile reporting a click to `on_click(index)`."""
+
+    def clicked() -> None:
+        index = getattr(st.session_state[GRID_KEY], "clicked", None)
+        if index is not None:
+            on_click(int(index))
+
+    _grid_component(data=body, key=GRID_KEY, on_clicked_change=clicked)

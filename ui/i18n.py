@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 
 from core import config
-from core.errors import PlaygroundError, quote
+from core.errors import PlaygroundError, Verbatim, quote
 from ui import state
 
 # The switch's key and `?lang=`; kept in the link even for English, so a shared link says it.
@@ -82,13 +82,14 @@ def error_text(error: PlaygroundError) -> str:
     """A core error worded in the session's language (its English message as a fallback).
 
     Text parameters, which may quote what the user typed, are cut to
-    `config.ERROR_QUOTE_CHARS` characters; `{message}` is the error's English message.
+    `config.ERROR_QUOTE_CHARS` characters, all but the app's own `Verbatim` URLs and paths;
+    `{message}` is the error's English message.
     """
     key = f"errors.{error.key}"
     if key not in catalog(language()):
         return quote(str(error), limit=4 * config.ERROR_QUOTE_CHARS)
     params = {"message": quote(str(error))} | {
-        name: quote(value) if isinstance(value, str) else value
+        name: quote(value) if isinstance(value, str) and not isinstance(value, Verbatim) else value
         for name, value in error.params.items()
     }
     return t(key, **params)

@@ -278,6 +278,8 @@ def data_dir() -> pathlib.Path:
 def set_data_dir(folder: str) -> None:
     """Use `folder` as this session's data directory (empty: back to the default)."""
     st.session_state[DATA_DIR] = folder.strip()
+
+
 UPLOADS = "state_uploads"  # session_state key: the session's upload folder and its zips
 
 

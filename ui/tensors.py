@@ -174,6 +174,18 @@ def dimension_controls(tensor: torch.Tensor) -> None:
             )
 
 
+_FLIPPED_KEY = "tensors_flipped_expression"  # the index whose negative steps became a flip
+
+
+def apply_flip_for(expression: str) -> None:
+    """The flip button's callback: show `torch.flip` for this expression until it changes."""
+    st.session_state[_FLIPPED_KEY] = expression
+
+
+def flip_applied(expression: str) -> bool:
+    return st.session_state.get(_FLIPPED_KEY) == expression
+
+
 def format_tensor(tensor: torch.Tensor) -> str:
     if tensor.dim() == 0:
         return f"{tensor.item():.4g}"
@@ -397,6 +409,22 @@ def _styled_table(values: torch.Tensor, marks: torch.Tensor | None):
     return frame.style.apply(lambda _: css, axis=None)
 
 
+_OUTLINE_INSET = 0.44  # half a cell, less a little: the frame hugs the cell's edge
+
+
+def cell_outlines(rows: np.ndarray, columns: np.ndarray) -> tuple[list, list]:
+    """One line trace's x and y that frame each (row, column) cell along its edge, so the
+    number written at the cell's centre stays readable; None separates the frames."""
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    inset = _OUTLINE_INSET
+    for row, column in zip(rows.tolist(), columns.tolist(), strict=True):
+        left, right, top, bottom = column - inset, column + inset, row - inset, row + inset
+        xs += [left, right, right, left, left, None]
+        ys += [top, top, bottom, bottom, top, None]
+    return xs, ys
+
+
 def _heatmap(values: torch.Tensor, marks: torch.Tensor | None) -> go.Figure:
     shown = values[:MAX_HEATMAP_SIDE, :MAX_HEATMAP_SIDE]
     z = as_numpy(shown)
@@ -427,17 +455,13 @@ def _heatmap(values: torch.Tensor, marks: torch.Tensor | None) -> go.Figure:
             )
         elif shown_marks.dtype == torch.bool:
             rows, columns = np.nonzero(shown_marks.numpy())
+            xs, ys = cell_outlines(rows, columns)
             figure.add_trace(
                 go.Scatter(
-                    x=columns,
-                    y=rows,
-                    mode="markers",
-                    marker={
-                        "symbol": "square-open",
-                        "size": 14,
-                        "color": "#EE4C2C",
-                        "line": {"width": 3},
-                    },
+                    x=xs,
+                    y=ys,
+                    mode="lines",
+                    line={"color": "#EE4C2C", "width": 3},
                     hoverinfo="skip",
                     showlegend=False,
                 )

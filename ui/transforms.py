@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -16,7 +17,7 @@ from core.images import decode_image
 from core.samples import load_sample
 from core.transforms import CATALOGUE, Param, Step, TransformError
 from ui import state
-from ui.i18n import t
+from ui.i18n import catalog, language, t
 from ui.work import within_budget
 
 STEPS_KEY = "transforms_steps"  # list of {"id": int, "name": str, "params": dict}
@@ -230,6 +231,17 @@ def _number_input(param: Param, key: str, value: Any, help_text: str) -> int | f
         key=key,
         help=help_text,
     )
+
+
+def drawn_values(values: Mapping[str, Any]) -> str:
+    """The parameters one draw picked (`top 31, left 13`), each named in the UI language; the
+    torchvision name stays beside it so the code can be matched."""
+    words = catalog(language())
+    parts = []
+    for name, value in values.items():
+        label = words.get(f"draw_values.{name}", name)
+        parts.append(f"{label} {value}")
+    return t("draw_values.separator").join(parts)
 
 
 # --- sources -------------------------------------------------------------------------------
