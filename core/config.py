@@ -46,3 +46,17 @@ MAX_CONCURRENT_RUNS = 2  # training threads per server process; more wait for a 
 MAX_EPOCHS = 100
 MAX_BATCH_SIZE = 1024
 MAX_FOLDER_IMAGES = 20_000  # an ImageFolder is held in memory as 32×32 uint8
+
+# Serving (the Serve & scale page): one Ray instance per app process, started on request.
+SERVE_HOST = "127.0.0.1"  # loopback only: the learner's own computer calls the server
+SERVE_PORT = 8765  # Ray Serve's HTTP proxy; Ray's own default (8000) is often taken
+RAY_NUM_CPUS = 2  # the CPUs Ray may schedule on; fits a 2-core laptop
+RAY_OBJECT_STORE_BYTES = 150 * 1024 * 1024  # Ray's default takes 30% of RAM; requests are tiny
+MAX_LIVE_DEPLOYMENTS = 2  # served models per app process, over all sessions
+MAX_REPLICAS = 4
+REPLICA_CPUS = 0.25  # each replica's CPU share: MAX_LIVE_DEPLOYMENTS × MAX_REPLICAS × it ≤ CPUs
+SERVE_REQUEST_TIMEOUT_S = 30.0
+
+# Distributed training (torchrun launched from the Serve & scale page).
+DDP_PROCESSES = 2
+DDP_LOG_LINES = 2_000  # the newest lines of a run's log kept in memory
