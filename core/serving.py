@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from core import config
+from core import config, processes
 from core.errors import ImageDecodeError, PlaygroundError
 from core.models import Classifier, ModelRecord, classify_bytes
 
@@ -197,7 +197,7 @@ class ServeHost:
                     f"Ray did not start: {error}. Close other Ray programs and try again.",
                     reason=str(error)[:300],
                 ) from error
-            self.process_ids = _ray_process_ids()
+            self.process_ids = processes.descendants(os.getpid())
             self._started = True
 
     def deploy(self, name: str, served: ServedModel, *, replicas: int = 1) -> str:
@@ -281,33 +281,6 @@ class ServeHost:
             ray.shutdown()
             self._names.clear()
             self._started = False
-
-
-def _ray_process_ids() -> tuple[int, ...]:
-    """The processes Ray started for this driver (GCS, raylet, workers...): this process's
-    descendants, read from /proc where there is one."""
-    if not os.path.isdir("/proc"):
-        return ()
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                stat = open(f"/proc/{entry}/stat").read()  # noqa: SIM115 - tiny read
-                parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found, frontier = set(), {os.getpid()}
-    while frontier:
-        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return tuple(sorted(found))
-
-
-def alive(pid: int) -> bool:
-    """Whether process `pid` still runs (zombies count as ended)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import io
+import os
 import pathlib
 import socket
 import subprocess
@@ -14,7 +15,7 @@ import zipfile
 import pytest
 import torch
 
-from core import models, nets, serve_bundle, serving
+from core import models, nets, processes, serve_bundle, serving
 from core.trained import TrainedModel
 from tests.corpus import SAMPLES
 
@@ -115,11 +116,11 @@ def test_a_deployment_over_the_cap_is_refused_with_a_clear_error(host):
 
 @pytest.mark.slow
 def test_shutdown_leaves_no_ray_process_behind(host):
-    ray_processes = serving._ray_process_ids()
+    ray_processes = processes.descendants(os.getpid())
     assert len(ray_processes) >= 3  # GCS, raylet, workers at least
     host.shutdown()
     assert not host.started
-    still_running = [pid for pid in ray_processes if serving.alive(pid)]
+    still_running = [pid for pid in ray_processes if processes.alive(pid)]
     assert still_running == []
 
 
