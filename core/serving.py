@@ -136,18 +136,21 @@ class ServeHost:
     def __init__(
         self,
         *,
-        port: int = config.SERVE_PORT,
+        port: int | None = None,
         host: str = config.SERVE_HOST,
         num_cpus: int = config.RAY_NUM_CPUS,
         object_store_bytes: int = config.RAY_OBJECT_STORE_BYTES,
         max_deployments: int = config.MAX_LIVE_DEPLOYMENTS,
         replica_cpus: float = config.REPLICA_CPUS,
     ) -> None:
-        self.port, self.host = port, host
+        self.port = config.SERVE_PORT if port is None else port  # read now: tests move it
+        self.host = host
         self.num_cpus, self.object_store_bytes = num_cpus, object_store_bytes
         self.max_deployments, self.replica_cpus = max_deployments, replica_cpus
         self._lock = threading.RLock()
         self._started = False
+        self._release = threading.Event()
+        self._owner: threading.Thread | None = None
         self._names: set[str] = set()
         self.process_ids: tuple[int, ...] = ()  # Ray's own processes, once started
 
@@ -175,30 +178,51 @@ class ServeHost:
                     "set SERVE_PORT in core/config.py to a free port.",
                     port=self.port,
                 )
-            import ray
-            from ray import serve
-
-            try:
-                ray.init(
-                    address="local",
-                    num_cpus=self.num_cpus,
-                    object_store_memory=self.object_store_bytes,
-                    include_dashboard=False,
-                    configure_logging=False,
-                    log_to_driver=False,
-                    # Replicas import this project's `core` to rebuild the model.
-                    runtime_env={"env_vars": {"PYTHONPATH": str(config.PROJECT_ROOT)}},
-                )
-                serve.start(http_options={"host": self.host, "port": self.port})
-            except Exception as error:  # Ray raises many kinds; all mean "failed"
-                with contextlib.suppress(Exception):
-                    ray.shutdown()
+            # Ray's processes die with the *thread* that started them (PR_SET_PDEATHSIG), and a
+            # Streamlit script thread ends after every run: start Ray from a thread that lives
+            # until shutdown.
+            ready: list[BaseException | None] = []
+            started = threading.Event()
+            self._release = threading.Event()
+            self._owner = threading.Thread(
+                target=self._own_ray, args=(ready, started), name="ray-owner", daemon=True
+            )
+            self._owner.start()
+            started.wait()
+            if ready[0] is not None:
+                error = ready[0]
                 raise RayStartError(
                     f"Ray did not start: {error}. Close other Ray programs and try again.",
                     reason=str(error)[:300],
                 ) from error
             self.process_ids = processes.descendants(os.getpid())
             self._started = True
+
+    def _own_ray(self, ready: list[BaseException | None], started: threading.Event) -> None:
+        import ray
+        from ray import serve
+
+        try:
+            ray.init(
+                address="local",
+                num_cpus=self.num_cpus,
+                object_store_memory=self.object_store_bytes,
+                include_dashboard=False,
+                configure_logging=False,
+                log_to_driver=False,
+                # Replicas import this project's `core` to rebuild the model.
+                runtime_env={"env_vars": {"PYTHONPATH": str(config.PROJECT_ROOT)}},
+            )
+            serve.start(http_options={"host": self.host, "port": self.port})
+        except Exception as error:  # noqa: BLE001 - Ray raises many kinds; all mean "failed"
+            with contextlib.suppress(Exception):
+                ray.shutdown()
+            ready.append(error)
+            started.set()
+            return
+        ready.append(None)
+        started.set()
+        self._release.wait()  # keep this thread, and so Ray's processes, alive
 
     def deploy(self, name: str, served: ServedModel, *, replicas: int = 1) -> str:
         """Run `served` as application `name` with `replicas` copies; wait until it answers.
@@ -279,6 +303,8 @@ class ServeHost:
             with contextlib.suppress(Exception):
                 serve.shutdown()
             ray.shutdown()
+            self._release.set()
+            self._owner.join(10)
             self._names.clear()
             self._started = False
 
