@@ -2,8 +2,9 @@
 DistributedDataParallel, launched by torchrun), a launcher that runs it as a process group with
 a live log, and the loader that brings its checkpoint back into the app.
 
-The script holds this app's network code verbatim (`inspect.getsource` of `core.nets`) and the
-Train page's data pipeline, so it needs nothing of the app to run on another machine.
+The script holds the network as `core.snippets.net_code` prints it (the same layers in the same
+order as `core.nets`, so the checkpoint loads into the app's network) and the Train page's
+normalisation and augmentation as torchvision transforms, so it needs nothing of the app.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
-import inspect
 import os
 import pathlib
 import re
@@ -22,7 +22,7 @@ import threading
 
 import torch
 
-from core import config, nets, processes
+from core import config, nets, processes, snippets
 from core.errors import PlaygroundError
 from core.trained import TrainedModel
 from core.training import TrainConfig
@@ -32,12 +32,6 @@ CHECKPOINT_FILE = "checkpoint.pt"
 RDZV_PORT = 29400
 IMAGE_SIZE = 32
 
-# The network code each NETS entry needs, in order (a builder and what it calls).
-_NET_SOURCES = {
-    "SmallVGG": (nets.small_vgg,),
-    "ResNet-8": (nets.CifarResNet, nets.resnet8),
-    "ResNet-20": (nets.CifarResNet, nets.resnet20),
-}
 _PARAMETERS_LINE = re.compile(r"^rank (\d+): parameters ([0-9a-f]{16})$")
 _EPOCH_LINE = re.compile(r"^epoch (\d+): loss ([0-9.]+)")
 
@@ -98,11 +92,6 @@ _COMMENTS = {
         "fingerprint": "每个进程打印其权重的哈希：它们必须一致",
     },
 }
-
-
-def net_source(net: str) -> str:
-    """The code of network `net` as it is in core/nets.py (KeyError for an unknown net)."""
-    return "\n\n".join(inspect.getsource(part) for part in _NET_SOURCES[net])
 
 
 def torchrun_commands(*, processes: int = config.DDP_PROCESSES) -> str:
@@ -185,14 +174,11 @@ import argparse
 import hashlib
 import os
 
-import torch
-import torch.distributed as dist
-from torch import nn
+{snippets.net_imports(net)}import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Subset
 from torch.utils.data.distributed import DistributedSampler
 from torchvision.datasets import CIFAR10, ImageFolder
-from torchvision.models.resnet import BasicBlock
 from torchvision.transforms import v2
 
 NET = {net!r}
@@ -204,12 +190,7 @@ MEAN = {tuple(round(value, 4) for value in data.mean)}
 STD = {tuple(round(value, 4) for value in data.std)}
 
 
-{net_source(net)}
-
-
-def build(num_classes):
-    return {_NET_SOURCES[net][-1].__name__}(num_classes=num_classes)
-
+{snippets.net_code(net, num_classes=10, language=language)}
 
 def main():
     parser = argparse.ArgumentParser()
@@ -240,7 +221,7 @@ def main():
     # {notes["batch"]}
     loader = DataLoader(train_set, batch_size=max(1, BATCH_SIZE // world), sampler=sampler)
 
-    model = build(len(classes)).to(device)
+    model = {snippets.CLASS_NAMES[net]}(num_classes=len(classes)).to(device)
     # {notes["wrap"]}
     model = DistributedDataParallel(model, device_ids=[local_rank] if cuda else None)
     optimizer = {_optimizer_code(settings)}

@@ -16,7 +16,7 @@ import pytest
 import torch
 from PIL import Image
 
-from core import ddp, models, processes, serving
+from core import ddp, models, processes, serving, snippets
 from core.training import TrainConfig
 from tests import corpus
 from tests.corpus import SAMPLES
@@ -77,7 +77,7 @@ def test_the_script_holds_the_apps_network_code(net):
         data=ddp.DataSpec(None, "data", 100, (0.5,) * 3, (0.25,) * 3),
         language="zh",
     )
-    assert ddp.net_source(net) in code
+    assert snippets.net_code(net, num_classes=10, language="zh") in code
     for piece in ("DistributedSampler", "set_epoch", "DistributedDataParallel", '"gloo"', "nccl"):
         assert piece in code
     assert "CIFAR10(args.data, train=True" in code
