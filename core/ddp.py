@@ -33,7 +33,7 @@ RDZV_PORT = 29400
 IMAGE_SIZE = 32
 
 _PARAMETERS_LINE = re.compile(r"^rank (\d+): parameters ([0-9a-f]{16})$")
-_EPOCH_LINE = re.compile(r"^epoch (\d+): loss ([0-9.]+)")
+_EPOCH_LINE = re.compile(r"^epoch (\d+): loss ([0-9.]+).*, (\d+) images in ([0-9.]+) s$")
 
 
 class CheckpointError(PlaygroundError, ValueError):
@@ -173,6 +173,7 @@ def ddp_script(net: str, settings: TrainConfig, *, data: DataSpec, language: str
 import argparse
 import hashlib
 import os
+import time
 
 {snippets.net_imports(net)}import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
@@ -233,6 +234,7 @@ def main():
 
     step = 0
     for epoch in range(args.epochs):
+        started = time.perf_counter()
         sampler.set_epoch(epoch)  # {notes["epoch"]}
         model.train()
         totals = torch.zeros(2, device=device)  # loss sum, images
@@ -250,7 +252,11 @@ def main():
         dist.all_reduce(totals)  # {notes["average"]}
         if rank == 0:  # {notes["rank0"]}
             loss_mean = (totals[0] / totals[1]).item()
-            print(f"epoch {{epoch + 1}}: loss {{loss_mean:.4f}} step {{step}}/{{total_steps}}")
+            seconds = time.perf_counter() - started
+            print(
+                f"epoch {{epoch + 1}}: loss {{loss_mean:.4f}} step {{step}}/{{total_steps}}, "
+                f"{{int(totals[1])}} images in {{seconds:.2f}} s"
+            )
         if step == total_steps:
             break
 
@@ -292,6 +298,13 @@ def parameter_hashes(log: str) -> dict[int, str]:
 def epoch_losses(log: str) -> list[float]:
     """The `epoch N: loss X` values rank 0 printed, in order."""
     return [float(m.group(2)) for m in map(_EPOCH_LINE.match, log.splitlines()) if m]
+
+
+def epoch_speeds(log: str) -> list[float]:
+    """Images per second of each epoch rank 0 printed (all processes together), in order."""
+    return [
+        int(m.group(3)) / float(m.group(4)) for m in map(_EPOCH_LINE.match, log.splitlines()) if m
+    ]
 
 
 def load_checkpoint(path: pathlib.Path, *, name: str) -> TrainedModel:

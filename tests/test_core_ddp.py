@@ -66,7 +66,7 @@ def test_the_script_imports_nothing_of_the_app():
         if isinstance(node, ast.Import)
         for alias in node.names
     } | {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert imported == {"argparse", "hashlib", "os", "torch", "torchvision"}
+    assert imported == {"argparse", "hashlib", "os", "time", "torch", "torchvision"}
 
 
 @pytest.mark.parametrize("net", ["SmallVGG", "ResNet-8", "ResNet-20"])
