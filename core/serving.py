@@ -202,21 +202,29 @@ class ServeHost:
         import ray
         from ray import serve
 
-        try:
-            ray.init(
-                address="local",
-                num_cpus=self.num_cpus,
-                object_store_memory=self.object_store_bytes,
-                include_dashboard=False,
-                configure_logging=False,
-                log_to_driver=False,
-                # Replicas import this project's `core` to rebuild the model.
-                runtime_env={"env_vars": {"PYTHONPATH": str(config.PROJECT_ROOT)}},
-            )
-            serve.start(http_options={"host": self.host, "port": self.port})
-        except Exception as error:  # noqa: BLE001 - Ray raises many kinds; all mean "failed"
-            with contextlib.suppress(Exception):
-                ray.shutdown()
+        error: BaseException | None = None
+        # Ray gives its raylet a fixed 30 s to register; on a loaded machine a second try helps.
+        for _attempt in range(config.RAY_START_ATTEMPTS):
+            try:
+                ray.init(
+                    address="local",
+                    num_cpus=self.num_cpus,
+                    object_store_memory=self.object_store_bytes,
+                    include_dashboard=False,
+                    configure_logging=False,
+                    log_to_driver=False,
+                    # Replicas import this project's `core` to rebuild the model.
+                    runtime_env={"env_vars": {"PYTHONPATH": str(config.PROJECT_ROOT)}},
+                )
+                serve.start(http_options={"host": self.host, "port": self.port})
+            except Exception as failure:  # noqa: BLE001 - Ray raises many kinds; all mean "failed"
+                error = failure
+                with contextlib.suppress(Exception):
+                    ray.shutdown()
+            else:
+                error = None
+                break
+        if error is not None:
             ready.append(error)
             started.set()
             return
