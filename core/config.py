@@ -56,7 +56,7 @@ MAX_LIVE_DEPLOYMENTS = 2  # served models per app process, over all sessions
 MAX_REPLICAS = 4
 REPLICA_CPUS = 0.25  # each replica's CPU share: MAX_LIVE_DEPLOYMENTS × MAX_REPLICAS × it ≤ CPUs
 SERVE_REQUEST_TIMEOUT_S = 30.0
-RAY_START_ATTEMPTS = 2  # Ray allows its raylet 30 s to come up; a loaded machine may need more
+RAY_START_ATTEMPTS = 3  # Ray allows its raylet 30 s to come up; a loaded machine may need more
 
 # Distributed training (torchrun launched from the Serve & scale page).
 DDP_PROCESSES = 2

@@ -35,6 +35,13 @@ def load_classifier(key: str) -> models.Classifier:
     return classifier(key)
 
 
+def record_of(key: str) -> models.ModelRecord:
+    # Only the record: the registry model itself loads when it is served or bundled.
+    if key.startswith(TRAINED_PREFIX):
+        return load_classifier(key).record
+    return models.get_record(key)
+
+
 # 1. Serve -----------------------------------------------------------------------------------
 st.header(t("serve.serve_header"))
 st.markdown(t("serve.scale_out"))
@@ -150,7 +157,7 @@ if bundle is not None and bundle[0] == model_key:
     )
 with st.expander(t("serve.app_code_header")):
     show_code(
-        serve_bundle.serve_app_code(load_classifier(model_key).record, language=language()),
+        serve_bundle.serve_app_code(record_of(model_key), language=language()),
         file_name=serve_bundle.APP_FILE,
         key="serve_app_code",
     )
