@@ -353,7 +353,9 @@ class TorchrunJob:
         self._lines: collections.deque[str] = collections.deque(maxlen=config.DDP_LOG_LINES)
         self._lock = threading.Lock()
         self.stopped = False
-        environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+        # The cores shared out between the processes (torchrun alone would give each one).
+        threads = str(max(1, (os.cpu_count() or 1) // nproc))
+        environment = {**os.environ, "OMP_NUM_THREADS": threads, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
             self.command,
             cwd=folder,
