@@ -102,3 +102,18 @@ WORKER_START_S = 5.0  # a spawned worker's start-up (importing torch), added to 
 TRANSFORMS_BUDGET_S = 10.0  # one Transforms preview: every draw of every step
 ERROR_QUOTE_CHARS = 80  # user input quoted in an error message is cut to this length
 WORK_THREADS = 4  # threads of the server process for request-time work (ui/work.py)
+
+# Serving (the Serve & scale page): one Ray instance per app process, started on request.
+SERVE_HOST = "127.0.0.1"  # loopback only: the learner's own computer calls the server
+SERVE_PORT = 8765  # Ray Serve's HTTP proxy; Ray's own default (8000) is often taken
+RAY_NUM_CPUS = 2  # the CPUs Ray may schedule on; fits a 2-core laptop
+RAY_OBJECT_STORE_BYTES = 150 * 1024 * 1024  # Ray's default takes 30% of RAM; requests are tiny
+MAX_LIVE_DEPLOYMENTS = 2  # served models per app process, over all sessions
+MAX_REPLICAS = 4
+REPLICA_CPUS = 0.25  # each replica's CPU share: MAX_LIVE_DEPLOYMENTS × MAX_REPLICAS × it ≤ CPUs
+SERVE_REQUEST_TIMEOUT_S = 30.0
+RAY_START_ATTEMPTS = 3  # Ray allows its raylet 30 s to come up; a loaded machine may need more
+
+# Distributed training (torchrun launched from the Serve & scale page).
+DDP_PROCESSES = 2
+DDP_LOG_LINES = 2_000  # the newest lines of a run's log kept in memory
