@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core import transforms
+from core import config, transforms
 from core.samples import DEFAULT_SAMPLE, load_sample, sample_path
 from tests.test_app import APP, TIMEOUT_S, run_page
 from ui import handoff
@@ -217,3 +217,16 @@ def test_an_empty_pipeline_passes_the_image_through():
     assert _step_names(at) == []
     assert _draw_count(at) == 4
     assert any("ToImage" in info.value for info in at.info)  # no tensor yet: how to get one
+
+
+def test_draws_use_a_display_sized_copy_until_full_resolution_is_asked_for():
+    at = run_page("transforms")
+    working = f"{config.TRANSFORMS_WORKING_SIDE}×"
+    source_caption = next(c for c in _image_captions(at) if "·" in c)
+    assert working in source_caption  # the 600×400 sample, shrunk to the working copy
+
+    at.toggle(key="transforms_full_resolution").set_value(True).run()
+    assert not at.exception and not _errors(at)
+    source_caption = next(c for c in _image_captions(at) if "·" in c)
+    assert working not in source_caption
+    assert _draw_count(at) == 4  # drawn one at a time, same draws
