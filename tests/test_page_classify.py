@@ -249,7 +249,7 @@ def test_grad_cam_runs_only_once_the_why_tab_is_open_and_once_per_image(monkeypa
     import ui.classify
 
     ui.classify.cached_grad_cam.clear()
-    cams = _count_calls(monkeypatch, "ui.classify.grad_cam")
+    cams = _count_calls(monkeypatch, "core.cam.grad_cam")
     histograms = _count_calls(monkeypatch, "ui.classify.channel_histogram")
     at = run_page("classify")
     assert "espresso" in _verdict(at)

@@ -4,6 +4,7 @@ per-image caches of its optional views."""
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
@@ -12,7 +13,6 @@ import torch
 from PIL import Image
 
 from core import downloads
-from core.cam import CamResult, grad_cam
 from core.models import (
     Classifier,
     ModelRecord,
@@ -22,6 +22,9 @@ from core.models import (
     preprocessing_steps,
 )
 from ui.i18n import t
+
+if TYPE_CHECKING:
+    from core.cam import CamResult
 
 _CHANNEL_COLOURS = {"R": "#d62728", "G": "#2ca02c", "B": "#1f77b4"}
 _HISTOGRAM_BINS = 64
@@ -56,6 +59,8 @@ def cached_grad_cam(
     digest: str, class_index: int, *, _image: Image.Image, _model: Classifier
 ) -> CamResult:
     """Grad-CAM of one class for the image behind `digest`, computed once per class."""
+    from core.cam import grad_cam  # torchcam loads when a learner first opens the Why tab
+
     return grad_cam(_image, model=_model, class_index=class_index)
 
 
