@@ -77,6 +77,7 @@ def main() -> None:
     parser = arguments(__doc__.splitlines()[0], rounds=5)
     parser.add_argument("--cold-rounds", type=int, default=1, help="cold starts per app")
     options = parser.parse_args()
+    browsing.stop_cleanly_on_sigterm()
     photos = browsing.photo_files(pathlib.Path(tempfile.gettempdir()))
     with sync_playwright() as playwright:
         browser = browsing.launch_browser(playwright)

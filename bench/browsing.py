@@ -26,6 +26,11 @@ TIMEOUT_MS = 180_000
 OURS, PEER = "ours", "gradio"
 
 
+def stop_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM (e.g. from `timeout`) into SystemExit, so that servers are stopped."""
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
