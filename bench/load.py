@@ -31,6 +31,7 @@ from core import models, samples
 from core.images import decode_image
 
 CORPUS = browsing.ROOT.parent / "shared" / "test-corpus" / "pillow-images"
+RUNNING = "[data-testid=stStatusWidget]"  # Streamlit's running indicator
 OPENING_AT_ONCE = 4  # pages loading the Streamlit bundle at the same time
 CORPUS_PHOTOS = ("hopper.jpg", "flower.jpg", "flower2.jpg", "hopper.png", "flower.webp")
 
@@ -78,6 +79,8 @@ async def session(
     try:
         async with opening:  # learners arrive over time; they upload at the same moment
             await page.goto(f"{url}/classify", wait_until="commit")
+            await main.locator("h1").first.wait_for()  # the first run drew the page
+            await page.wait_for_function(f"() => !document.querySelector('{RUNNING}')")
             await main.locator("label").filter(has_text="Upload").first.click()
             await uploader.wait_for(state="attached")
         ready.append(True)
@@ -87,10 +90,7 @@ async def session(
         verdict = main.locator("h3").filter(has_text="It looks like").first
         await verdict.wait_for(state="visible")
         shown = time.perf_counter() - start
-        await page.wait_for_function(
-            "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-            timeout=browsing.TIMEOUT_MS,
-        )
+        await page.wait_for_function(f"() => !document.querySelector('{RUNNING}')")
         done = time.perf_counter() - start
         label = (await verdict.inner_text()).removeprefix("It looks like").split("(")[0]
         failed = await page.locator("[data-testid=stException]").count()
