@@ -149,12 +149,16 @@ class Classification:
     Attributes:
         predictions: best first.
         seconds: the whole call (preprocessing, forward, softmax, top-k).
-        forward_seconds: the model's forward pass alone.
+        forward_seconds: the model's forward pass alone (of the whole batch it ran in).
+        runtime: what ran the forward pass: "pytorch" or "onnxruntime" (`core.inference`).
+        batch_size: how many images, this one included, shared that forward pass.
     """
 
     predictions: tuple[Prediction, ...]
     seconds: float
     forward_seconds: float
+    runtime: str = "pytorch"
+    batch_size: int = 1
 
 
 # --- The registry -------------------------------------------------------------------------

@@ -3,15 +3,21 @@ import io
 import streamlit as st
 
 from core import config, models, samples, snippets
-from core.cam import grad_cam
 from core.errors import PlaygroundError
 from core.images import decode_image
 from ui import state
-from ui.classify import channel_histogram, download_weights, top_k_chart
+from ui.classify import (
+    cached_grad_cam,
+    cached_histogram,
+    cached_steps,
+    download_weights,
+    image_digest,
+    top_k_chart,
+)
 from ui.code import show_code
 from ui.frame import require_frame
 from ui.i18n import language, show_error, t
-from ui.models import classifier
+from ui.models import inference_worker
 
 require_frame()
 
@@ -93,12 +99,14 @@ trained = (
     if choice.startswith(TRAINED_PREFIX)
     else None
 )
+worker = None  # registry models share one batching inference worker per process
 try:
     if weights_missing:
         model = None
     elif choice in registry:
         with st.spinner(t("classify.loading", model=registry[choice].title)):
-            model = classifier(choice)
+            worker = inference_worker(choice)
+        model = worker.model
     else:
         model = models.from_trained(trained)
 except PlaygroundError as error:
@@ -128,7 +136,11 @@ except PlaygroundError as error:
     state.stop()
 
 # --- The result -----------------------------------------------------------------------------
-result = None if model is None else models.predict(image, model=model)
+if model is None:
+    result = None
+else:
+    result = worker.predict(image) if worker else models.predict(image, model=model)
+digest = image_digest(image, record=record, model=model)  # what the views below are cached by
 photo_column, result_column, card_column = st.columns([3, 4, 3])
 with photo_column:
     st.image(image, width="stretch")
@@ -149,6 +161,7 @@ with result_column:
                 device=str(model.device),
             )
         )
+        st.caption(t(f"speed.runtime_{result.runtime}", batch=result.batch_size))
 with card_column, st.container(border=True):
     meta = record.meta
     st.markdown(f"**{record.title}**")
@@ -170,60 +183,73 @@ with card_column, st.container(border=True):
         st.caption(record.weights)
 
 # --- How the network sees it, why, and the code ----------------------------------------------
+# Only the open tab runs ("rerun" on change): Grad-CAM and the previews cost more than the
+# classification itself, so they wait until a learner asks for them.
 sees_tab, why_tab, code_tab = st.tabs(
-    [t("classify.tab_sees"), t("classify.tab_why"), t("classify.tab_code")]
+    [t("classify.tab_sees"), t("classify.tab_why"), t("classify.tab_code")],
+    key="classify_tabs",
+    on_change="rerun",
 )
-steps = models.preprocessing_steps(image, preprocessing=record.preprocessing)
 settings = record.preprocessing
 
 with sees_tab:
-    st.markdown(t("classify.sees_intro"))
-    original, resized, cropped = st.columns([3, 3, 2])
-    original.image(steps.original, width="stretch")
-    original.caption(t("classify.step_original", width=image.width, height=image.height))
-    resized.image(steps.resized, width="stretch")
-    resized.caption(
-        t(
-            "classify.step_resize",
-            size=settings.resize_size,
-            interpolation=settings.interpolation,
-            width=steps.resized.width,
-            height=steps.resized.height,
+    if sees_tab.open:
+        steps = cached_steps(digest, _image=image, _preprocessing=settings)
+        st.markdown(t("classify.sees_intro"))
+        original, resized, cropped = st.columns([3, 3, 2])
+        original.image(steps.original, width="stretch")
+        original.caption(t("classify.step_original", width=image.width, height=image.height))
+        resized.image(steps.resized, width="stretch")
+        resized.caption(
+            t(
+                "classify.step_resize",
+                size=settings.resize_size,
+                interpolation=settings.interpolation,
+                width=steps.resized.width,
+                height=steps.resized.height,
+            )
         )
-    )
-    cropped.image(steps.cropped, width="stretch")
-    cropped.caption(t("classify.step_crop", size=settings.crop_size))
-    channels, height, width = steps.tensor.shape
-    st.markdown(
-        t(
-            "classify.step_tensor",
-            channels=channels,
-            height=height,
-            width=width,
-            low=float(steps.tensor.min()),
-            high=float(steps.tensor.max()),
+        cropped.image(steps.cropped, width="stretch")
+        cropped.caption(t("classify.step_crop", size=settings.crop_size))
+        channels, height, width = steps.tensor.shape
+        st.markdown(
+            t(
+                "classify.step_tensor",
+                channels=channels,
+                height=height,
+                width=width,
+                low=float(steps.tensor.min()),
+                high=float(steps.tensor.max()),
+            )
         )
-    )
-    st.markdown(
-        t(
-            "classify.step_normalize",
-            mean=", ".join(f"{value:.3f}" for value in settings.mean),
-            std=", ".join(f"{value:.3f}" for value in settings.std),
-            low=float(steps.normalized.min()),
-            high=float(steps.normalized.max()),
+        st.markdown(
+            t(
+                "classify.step_normalize",
+                mean=", ".join(f"{value:.3f}" for value in settings.mean),
+                std=", ".join(f"{value:.3f}" for value in settings.std),
+                low=float(steps.normalized.min()),
+                high=float(steps.normalized.max()),
+            )
         )
-    )
-    before, after = st.columns(2)
-    before.plotly_chart(
-        channel_histogram(steps.tensor, title=t("classify.histogram_before")),
-        width="stretch",
-        key="classify_histogram_before",
-    )
-    after.plotly_chart(
-        channel_histogram(steps.normalized, title=t("classify.histogram_after")),
-        width="stretch",
-        key="classify_histogram_after",
-    )
+        histograms = st.expander(
+            t("speed.histograms"), key="classify_histograms", on_change="rerun"
+        )
+        if histograms.open:
+            before, after = histograms.columns(2)
+            before.plotly_chart(
+                cached_histogram(
+                    digest, "tensor", _steps=steps, title=t("classify.histogram_before")
+                ),
+                width="stretch",
+                key="classify_histogram_before",
+            )
+            after.plotly_chart(
+                cached_histogram(
+                    digest, "normalized", _steps=steps, title=t("classify.histogram_after")
+                ),
+                width="stretch",
+                key="classify_histogram_after",
+            )
 
 # The file the shown code reads: the sample's or the upload's name; a camera photo or a handed
 # image is offered for download under the name the code uses.
@@ -259,44 +285,48 @@ def offer_image_file(where, *, key: str) -> None:
 
 
 with why_tab:
-    if record.cam_layer is None:
-        st.info(t("classify.cam_unavailable", model=record.title), icon=":material/info:")
-    elif result is None:
-        st.info(t("snippets_page.prediction_waits"), icon=":material/hourglass_empty:")
-    else:
-        st.markdown(t("classify.why_intro"))
-        explained = st.selectbox(
-            t("classify.cam_class"),
-            [prediction.index for prediction in result.predictions],
-            format_func=lambda index: next(
-                f"{p.label} ({p.probability:.1%})" for p in result.predictions if p.index == index
-            ),
-            key="classify_cam_class",
-        )
-        with st.spinner(t("classify.cam_running")):
-            cam = grad_cam(image, model=model, class_index=explained)
-        left, right, _ = st.columns(3)
-        left.image(steps.cropped, caption=t("classify.cam_input"), width="stretch")
-        right.image(
-            cam.overlay,
-            caption=t("classify.cam_caption", layer=cam.layer, height=cam.heatmap.shape[0]),
-            width="stretch",
-        )
-        if has_code:
-            show_code(
-                snippets.cam_code(
-                    record,
-                    image_path=image_name,
-                    class_index=explained,
-                    trained=trained,
-                    language=language(),
+    if why_tab.open:
+        if record.cam_layer is None:
+            st.info(t("classify.cam_unavailable", model=record.title), icon=":material/info:")
+        elif result is None:
+            st.info(t("snippets_page.prediction_waits"), icon=":material/hourglass_empty:")
+        else:
+            st.markdown(t("classify.why_intro"))
+            explained = st.selectbox(
+                t("classify.cam_class"),
+                [prediction.index for prediction in result.predictions],
+                format_func=lambda index: next(
+                    f"{p.label} ({p.probability:.1%})"
+                    for p in result.predictions
+                    if p.index == index
                 ),
-                file_name="grad_cam.py",
-                key="classify_code_cam",
+                key="classify_cam_class",
             )
-            offer_image_file(st, key="classify_photo_for_cam")
+            with st.spinner(t("classify.cam_running")):
+                cam = cached_grad_cam(digest, explained, _image=image, _model=model)
+            left, right, _ = st.columns(3)
+            steps = cached_steps(digest, _image=image, _preprocessing=settings)
+            left.image(steps.cropped, caption=t("classify.cam_input"), width="stretch")
+            right.image(
+                cam.overlay,
+                caption=t("classify.cam_caption", layer=cam.layer, height=cam.heatmap.shape[0]),
+                width="stretch",
+            )
+            if has_code:
+                show_code(
+                    snippets.cam_code(
+                        record,
+                        image_path=image_name,
+                        class_index=explained,
+                        trained=trained,
+                        language=language(),
+                    ),
+                    file_name="grad_cam.py",
+                    key="classify_code_cam",
+                )
+                offer_image_file(st, key="classify_photo_for_cam")
 
-with code_tab:
+with code_tab:  # cheap, and the only part that needs no weights: always drawn
     st.markdown(t("classify.code_intro"))
     if not has_code:
         st.caption(t("snippets_page.no_code", net=trained.net))

@@ -88,8 +88,14 @@ with source_column:
     else:
         kept = st.session_state["transforms_handed"]
         image, caption = kept.image, kept.caption
+    full_resolution = st.toggle(
+        t("speed.transforms_full"),
+        key="transforms_full_resolution",
+        help=t("speed.transforms_full_help"),
+    )
     if image is not None:
-        image = transforms.fit_source(image)
+        side = config.MAX_SOURCE_SIDE if full_resolution else config.TRANSFORMS_WORKING_SIDE
+        image = transforms.fit_source(image, max_side=side)
         st.image(studio.thumbnail(image), caption=f"{caption} · {image.width}×{image.height}")
 
 with pipeline_column:
@@ -149,7 +155,16 @@ resample_column.button(
 
 pipeline_json = transforms.to_json(pipeline)
 try:
-    draws = studio.shown_draws(image, pipeline_json, int(seed), count)
+    if full_resolution:  # seconds, not milliseconds: one draw at a time, with a progress line
+        progress = st.progress(0.0, text=t("speed.transforms_progress", done=0, count=count))
+        draws = []
+        for number in range(count):
+            draws += studio.shown_draws(image, pipeline_json, int(seed) + number, 1)
+            done = {"done": number + 1, "count": count}
+            progress.progress((number + 1) / count, text=t("speed.transforms_progress", **done))
+        progress.empty()
+    else:
+        draws = studio.shown_draws(image, pipeline_json, int(seed), count)
 except (TransformError, BudgetExceededError) as error:
     show_error(error)
     state.stop()

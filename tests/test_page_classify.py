@@ -10,7 +10,7 @@ import urllib.error
 import pytest
 from PIL import Image
 
-from core import config, downloads, models, samples
+from core import config, downloads, inference, models, samples
 from tests.corpus import SAMPLES
 from tests.test_app import run_page
 from tests.test_core_models import tiny_trained_model
@@ -33,6 +33,7 @@ def fresh_model_cache():
 
     yield
     ui.models.classifier.clear()
+    ui.models.inference_worker.clear()
 
 
 def test_the_coffee_sample_is_classified_as_espresso_by_default():
@@ -138,9 +139,12 @@ def test_the_why_view_says_it_is_not_available_for_the_vision_transformer(monkey
     lite0 = models.load("efficientnet_lite0")
     vit = dataclasses.replace(lite0, record=models.get_record("vit_b_16"))
     monkeypatch.setattr(models, "is_cached", lambda record: True)
-    monkeypatch.setattr("ui.models.classifier", lambda name: vit)
+    worker = inference.InferenceWorker(vit, optimise=False)
+    monkeypatch.setattr("ui.models.inference_worker", lambda name: worker)
     at = run_page("classify")
     at.selectbox(key="classify_model").set_value("vit_b_16").run()
+    at.session_state["classify_tabs"] = "Why"
+    at.run()
     assert not at.exception
     assert any("not available for ViT-B/16" in info.value for info in at.info)
 
@@ -164,6 +168,7 @@ def test_sessions_share_one_copy_of_the_model(monkeypatch):
 
     monkeypatch.setattr(models, "load", counting_load)
     ui.models.classifier.clear()
+    ui.models.inference_worker.clear()
     first, second = run_page("classify"), run_page("classify")
     assert not first.exception and not second.exception
     assert loads == ["efficientnet_lite0"]
@@ -245,3 +250,53 @@ def test_the_page_says_imagenet_labels_are_torchvisions_english_ones(lang, words
     at = run_page("classify", lang=lang)
     assert not at.exception
     assert any(words in caption.value for caption in at.caption)
+
+
+def _count_calls(monkeypatch, target: str) -> list[object]:
+    calls: list[object] = []
+    module_name, name = target.rsplit(".", 1)
+    import importlib
+
+    module = importlib.import_module(module_name)
+    real = getattr(module, name)
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counting)
+    return calls
+
+
+def test_grad_cam_runs_only_once_the_why_tab_is_open_and_once_per_image(monkeypatch):
+    import ui.classify
+
+    ui.classify.cached_grad_cam.clear()
+    cams = _count_calls(monkeypatch, "core.cam.grad_cam")
+    histograms = _count_calls(monkeypatch, "ui.classify.channel_histogram")
+    at = run_page("classify")
+    assert "espresso" in _verdict(at)
+    assert cams == [] and histograms == []  # the result does not wait for the other views
+
+    at.session_state["classify_tabs"] = "Why"
+    at.run()
+    assert not at.exception
+    assert len(cams) == 1
+    assert at.selectbox(key="classify_cam_class").value == 967  # espresso, explained
+    at.run()  # a rerun with the same photo and class reuses the map
+    assert len(cams) == 1
+
+    at.session_state["classify_tabs"] = "How the network sees your photo"
+    at.run()
+    assert histograms == []
+    at.session_state["classify_histograms"] = True
+    at.run()
+    assert not at.exception
+    assert len(histograms) == 2
+
+
+def test_the_page_names_the_runtime_that_served_the_result():
+    at = run_page("classify")
+    captions = " ".join(caption.value for caption in at.caption)
+    assert "Served by PyTorch" in captions or "Served by ONNX Runtime" in captions
+    assert "in a batch of" in captions

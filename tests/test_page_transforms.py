@@ -7,7 +7,7 @@ import json
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core import transforms
+from core import config, transforms
 from core.samples import DEFAULT_SAMPLE, sample_path
 from tests.test_app import APP, TIMEOUT_S, run_page
 from ui import state
@@ -219,3 +219,16 @@ def test_each_draws_parameters_are_named_in_the_ui_language():
     notes = [c.value for c in chinese.caption if "RandomResizedCrop**" in c.value]
     assert notes and all("上边距（top）" in note and "宽（width）" in note for note in notes)
     assert not any(re.search(r"(^|[ ,])top \d", note) for note in notes)
+
+
+def test_draws_use_a_display_sized_copy_until_full_resolution_is_asked_for():
+    at = run_page("transforms")
+    working = f"{config.TRANSFORMS_WORKING_SIDE}×"
+    source_caption = next(c for c in _image_captions(at) if "·" in c)
+    assert working in source_caption  # the 600×400 sample, shrunk to the working copy
+
+    at.toggle(key="transforms_full_resolution").set_value(True).run()
+    assert not at.exception and not _errors(at)
+    source_caption = next(c for c in _image_captions(at) if "·" in c)
+    assert working not in source_caption
+    assert _draw_count(at) == 4  # drawn one at a time, same draws

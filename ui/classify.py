@@ -1,18 +1,69 @@
-"""Charts and widgets of the Classify page (plotly figures, the weights download)."""
+"""Charts and widgets of the Classify page (plotly figures, the weights download), and the
+per-image caches of its optional views."""
 
 from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 import torch
+from PIL import Image
 
 from core import downloads
-from core.models import ModelRecord, Prediction
+from core.models import (
+    Classifier,
+    ModelRecord,
+    Prediction,
+    Preprocessing,
+    PreprocessingSteps,
+    preprocessing_steps,
+)
 from ui.i18n import t
+
+if TYPE_CHECKING:
+    from core.cam import CamResult
 
 _CHANNEL_COLOURS = {"R": "#d62728", "G": "#2ca02c", "B": "#1f77b4"}
 _HISTOGRAM_BINS = 64
+_VIEWS_KEPT = 32  # per view: a few images of a few sessions; bounded so memory plateaus
+
+
+def image_digest(image: Image.Image, *, record: ModelRecord, model: Classifier | None) -> str:
+    """The key of an image's views for one model (same pixels and model, same views); a model
+    whose weights are not there yet still has its preprocessing previews."""
+    digest = hashlib.sha1(image.tobytes(), usedforsecurity=False)
+    module = "" if model is None else id(model.module)
+    digest.update(f"{image.size}{record.name}{module}".encode())
+    return digest.hexdigest()
+
+
+@st.cache_data(max_entries=_VIEWS_KEPT, show_spinner=False)
+def cached_steps(
+    digest: str, *, _image: Image.Image, _preprocessing: Preprocessing
+) -> PreprocessingSteps:
+    """The preprocessing previews of the image behind `digest`, computed once."""
+    return preprocessing_steps(_image, preprocessing=_preprocessing)
+
+
+@st.cache_data(max_entries=_VIEWS_KEPT, show_spinner=False)
+def cached_histogram(
+    digest: str, which: str, *, _steps: PreprocessingSteps, title: str
+) -> go.Figure:
+    """The channel histogram of `_steps.tensor` or `_steps.normalized` (`which`), once."""
+    return channel_histogram(getattr(_steps, which), title=title)
+
+
+@st.cache_data(max_entries=_VIEWS_KEPT, show_spinner=False)
+def cached_grad_cam(
+    digest: str, class_index: int, *, _image: Image.Image, _model: Classifier
+) -> CamResult:
+    """Grad-CAM of one class for the image behind `digest`, computed once per class."""
+    from core.cam import grad_cam  # torchcam loads when a learner first opens the Why tab
+
+    return grad_cam(_image, model=_model, class_index=class_index)
 
 
 def top_k_chart(predictions: list[Prediction] | tuple[Prediction, ...]) -> go.Figure:

@@ -1,0 +1,42 @@
+"""What every bench shares: call the model the way the app does, and a --rounds option.
+
+Streamlit runs each page script in a worker thread, never in Python's main thread, and
+OpenMP's thread pools behave per calling thread: timing from the main thread measures a mode
+the app never runs in (it was 5-10x slower there on this 2-core machine under load).
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+Result = TypeVar("Result")
+
+
+def in_app_thread(function: Callable[[], Result]) -> Result:
+    """Run `function` in a fresh thread, as Streamlit runs a page script, and return its value."""
+    box: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = function()
+        except BaseException as error:  # noqa: BLE001 - re-raised in the caller below
+            box["error"] = error
+
+    thread = threading.Thread(target=target, name="ScriptRunner.scriptThread")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]  # type: ignore[return-value]
+
+
+def arguments(description: str, *, rounds: int) -> argparse.ArgumentParser:
+    """A parser with `--rounds` (interleaved rounds; few while developing, more when quiet)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--rounds", type=int, default=rounds, help=f"interleaved rounds (default {rounds})"
+    )
+    return parser
