@@ -206,6 +206,7 @@ class TrainingJob:
         self._epochs: list[EpochReport] = []
         self._trained: _Trained | None = None
         self._stop_requested_at: float | None = None
+        self._trained_at: float | None = None
         context = multiprocessing.get_context("spawn")
         self._messages = context.Queue()
         self._stop = context.Event()
@@ -289,6 +290,7 @@ class TrainingJob:
             elif kind == "epoch":
                 self._epochs.append(payload)
         if kind == "trained":
+            self._trained_at = time.monotonic()
             self._trained = payload
             self.budget_reached = payload.budget_reached
             self.result = self._result(payload)
@@ -330,9 +332,9 @@ class TrainingJob:
         if self._stop_requested_at is not None:
             self._fail(
                 WorkerError(
-                    "Stopped before training began; there is no model to keep. Press Train to "
-                    "start again.",
-                    key="workers.stopped_before_start",
+                    "Stopped before the training process returned a model, so there is none to "
+                    "keep. Press Train to start again.",
+                    key="workers.stopped_without_model",
                 )
             )
             return
@@ -346,8 +348,22 @@ class TrainingJob:
         )
 
     def _stopped_too_long(self) -> bool:
+        """Past Stop's grace: `config.STOP_GRACE_S` after the weights arrived, or after the step
+        running at Stop should have ended (cutting a step short would lose the model)."""
         requested = self._stop_requested_at
-        return requested is not None and time.monotonic() - requested > config.STOP_GRACE_S
+        if requested is None:
+            return False
+        if self._trained_at is not None:
+            return time.monotonic() - self._trained_at > config.STOP_GRACE_S
+        return time.monotonic() - requested > config.STOP_GRACE_S + self._step_seconds()
+
+    def _step_seconds(self) -> float:
+        """One step at the pace measured so far (0 before the first step)."""
+        with self._lock:
+            latest = self._steps[-1] if self._steps else None
+        if latest is None or latest.images_per_s <= 0:
+            return 0.0
+        return self.request.settings.batch_size / latest.images_per_s
 
     def _end_process(self) -> None:
         if self._process.is_alive():

@@ -152,4 +152,4 @@ def test_a_stop_before_the_first_step_says_nothing_was_trained(cifar, monkeypatc
     job.stop()
     assert job.wait(TIMEOUT_S)
     assert not pid_alive(job.pid)
-    assert job.status == "failed" and job.failure.key == "workers.stopped_before_start"
+    assert job.status == "failed" and job.failure.key == "workers.stopped_without_model"
