@@ -21,4 +21,5 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("datasets", "pages/datasets.py", ":material/photo_library:", "data"),
     PageSpec("transforms", "pages/transforms.py", ":material/tune:", "data"),
     PageSpec("train", "pages/train.py", ":material/model_training:", "build"),
+    PageSpec("deploy", "pages/deploy.py", ":material/rocket_launch:", "build"),
 )

@@ -13,7 +13,7 @@ import streamlit as st
 import torch
 from plotly.subplots import make_subplots
 
-from core import config, export
+from core import config
 from core.errors import PlaygroundError
 from core.nets import ModelSummary, build, summarize
 from core.training import (
@@ -31,7 +31,6 @@ from core.training import (
     from_cifar,
     from_image_folder,
     split,
-    to_inputs,
 )
 from ui.datasets import cifar10
 
@@ -125,7 +124,6 @@ class TrainingRun:
         self.result: TrainResult | None = None
         self.evaluation: Evaluation | None = None
         self.failure: BaseException | None = None
-        self.exports: dict[str, object] = {}  # filled by the page's Deploy section
         self._trainer = trainer
         self._lock = threading.Lock()
         self._steps: list[StepReport] = []
@@ -299,25 +297,6 @@ def available_devices() -> list[str]:
     if torch.backends.mps.is_available():
         devices.append("mps")
     return [*devices, "cpu"]
-
-
-def export_all(run: TrainingRun, *, checked: int) -> dict[str, object]:
-    """Every deployable file of a finished run, the ONNX Runtime check on `checked` of its test
-    images, and the code that loads each file."""
-    model, setup = run.result.model, run.setup
-    onnx = export.onnx_bytes(model)
-    inputs = to_inputs(run.test_set.images[:checked], mean=setup.mean, std=setup.std)
-    files: dict[str, object] = {
-        "state_dict": export.state_dict_bytes(model),
-        "torchscript": export.torchscript_bytes(model),
-        "onnx": onnx,
-        "check": export.check_onnx(onnx, model, inputs),
-    }
-    for kind in export.FILE_NAMES:
-        files[f"code_{kind}"] = export.load_code(
-            kind, net=setup.net, categories=setup.categories, mean=setup.mean, std=setup.std
-        )
-    return files
 
 
 def model_code(name: str) -> str:
