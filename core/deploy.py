@@ -633,6 +633,7 @@ torch.onnx.export(
     dynamic_shapes=({{0: batch}},),
     dynamo=True,
     external_data=False,
+    verbose=False,
 )
 """
     elif format == "executorch":

@@ -21,16 +21,14 @@ st.caption(t("deploy.intro"))
 # 1. Model ---------------------------------------------------------------------------------
 trained = state.trained_models()
 choices = [*trained, REGISTRY_CHOICE]
-if st.session_state.get("deploy_model") not in choices:
-    st.session_state["deploy_model"] = choices[0]
+labels = {name: t("deploy.trained_model", name=name) for name in trained}
+labels[REGISTRY_CHOICE] = t(
+    "deploy.registry_model", title=models.get_record(models.DEFAULT_MODEL).title
+)
 choice = st.selectbox(
     t("deploy.model"),
     choices,
-    format_func=lambda name: (
-        t("deploy.registry_model", title=models.get_record(models.DEFAULT_MODEL).title)
-        if name == REGISTRY_CHOICE
-        else t("deploy.trained_model", name=name)
-    ),
+    format_func=labels.__getitem__,  # a table built in this run: AppTest formats values too
     key="deploy_model",
 )
 if not trained:
@@ -50,7 +48,7 @@ formats = st.multiselect(
     t("deploy.formats"),
     list(subject.formats),
     default=list(subject.formats),
-    format_func=lambda format: t(f"deploy.format_{format}"),
+    format_func={format: t(f"deploy.format_{format}") for format in subject.formats}.__getitem__,
     key=f"deploy_formats_{subject.slug}",
 )
 job = jobs.jobs().get(subject.title)
@@ -116,9 +114,10 @@ def show_status() -> None:
         )
     st.caption(t("deploy.images", photos=job.images.photos, cifar=job.images.cifar))
     st.dataframe(results_table(), hide_index=True, width="stretch", key="deploy_table")
-    for row in job.rows.values():
-        if row.error is not None:
-            show_error(row.error)
+    for format, row in job.rows.items():
+        if row.error is not None:  # the core error, worded with the target's own name
+            params = {**row.error.params, "format": t(f"deploy.format_{format}")}
+            st.error(t(f"errors.{row.error.key}", **params), icon=":material/error:")
 
 
 st.header(t("deploy.results_header"))

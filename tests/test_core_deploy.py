@@ -98,10 +98,18 @@ def run_program(code: str, folder: pathlib.Path, *, shell: bool = False) -> list
     return done.stdout.strip().splitlines()
 
 
-def classify_top1(trained: TrainedModel, image: pathlib.Path) -> str:
-    """What the Classify page answers for this file."""
+def classify_top(trained: TrainedModel, image: pathlib.Path) -> list[tuple[float, str]]:
+    """What the Classify page answers for this file: (probability, label), best first."""
     classifier = models.from_trained(trained)
-    return models.classify_bytes(image.read_bytes(), model=classifier).predictions[0].label
+    predictions = models.classify_bytes(image.read_bytes(), model=classifier).predictions
+    return [(p.probability, p.label) for p in predictions]
+
+
+def assert_same_top(lines: list[str], expected: list[tuple[float, str]]) -> None:
+    """Printed `0.1234  label` lines: the same labels in order, the same probabilities."""
+    printed = [(float(line.split("  ")[0]), line.split("  ", 1)[1]) for line in lines]
+    assert [label for _, label in printed] == [label for _, label in expected]
+    assert all(abs(a - b) <= 1e-4 for (a, _), (b, _) in zip(printed, expected, strict=True))
 
 
 @pytest.mark.slow
@@ -147,7 +155,7 @@ def test_a_changed_model_is_caught_by_the_check(subject, exported, inputs):
     assert check.max_abs_difference > 1e-2 and not check.all_agree
 
 
-class _DataDependent(torch.nn.Module):
+class DataDependent(torch.nn.Module):
     """A branch on a tensor's value: torch.export refuses it, tracing records one path."""
 
     def __init__(self) -> None:
@@ -165,7 +173,7 @@ def test_one_failing_format_gives_its_reason_and_the_others_still_export(subject
     broken = deploy.Subject(
         title="Branchy",
         slug="branchy",
-        module=_DataDependent().eval(),
+        module=DataDependent().eval(),
         categories=("a", "b"),
         preprocessing=subject.preprocessing,
         net=None,
@@ -206,7 +214,7 @@ def test_the_shown_export_program_writes_a_file_that_agrees(
     (tmp_path / state_dict.name).write_bytes(state_dict.read_bytes())
     lines = run_program(deploy.export_code(format, subject, language=language), tmp_path)
     written = tmp_path / subject.file_name(format)
-    assert lines == [f"wrote {written.name}"]
+    assert lines[-1] == f"wrote {written.name}"
     mine = deploy.Exported(format=format, path=written, size=written.stat().st_size, seconds=0)
     check = deploy.check(mine, subject, inputs, expected)
     assert check.max_abs_difference <= TOLERANCE and check.all_agree
@@ -235,27 +243,8 @@ def test_the_shown_load_program_answers_like_classify(
         (tmp_path / result.path.name).write_bytes(result.path.read_bytes())
     image = _image(photos, tmp_path)
     lines = run_program(deploy.load_code(format, subject, language=language), tmp_path)
-    assert len(lines) == deploy.TOP_K
-    assert lines[0].split("  ")[1] == classify_top1(trained, image)
-
-
-@pytest.mark.slow
-def test_torch_hub_load_of_the_folder_gives_the_same_logits(subject, exported, inputs, tmp_path):
-    with zipfile.ZipFile(exported("hub").path) as archive:
-        archive.extractall(tmp_path)
-    np.save(tmp_path / "inputs.npy", inputs[:8].numpy())
-    folder = deploy.hub_folder(exported("hub").path).name
-    run_program(
-        "import numpy, torch\n"
-        f"model = torch.hub.load({folder!r}, {deploy.hub_entry(subject)!r}, source='local')\n"
-        "with torch.inference_mode():\n"
-        "    logits = model(torch.from_numpy(numpy.load('inputs.npy')))\n"
-        "numpy.save('logits.npy', logits.numpy())\n",
-        tmp_path,
-    )
-    with torch.inference_mode():
-        eager = subject.module(inputs[:8]).numpy()
-    assert np.abs(np.load(tmp_path / "logits.npy") - eager).max() <= 1e-6
+    # The Hub case is torch.hub.load(folder, entry, source="local") in a fresh interpreter.
+    assert_same_top(lines, classify_top(trained, image))
 
 
 @pytest.mark.slow
@@ -269,18 +258,14 @@ def test_the_shown_cpp_program_builds_with_its_cmakelists_and_answers_like_pytho
     image = _image(photos, tmp_path, index=7)
     lines = run_program(deploy.cpp_commands(subject), tmp_path, shell=True)
     assert lines[0] == "wrote image.bin and categories.txt"
-    top = lines[-deploy.TOP_K :]
-    assert top[0].split("  ")[1] == classify_top1(trained, image)
-    # The zip holds the torchscript target's file: Python's loader reads it in the same folder.
-    python = run_program(deploy.load_code("torchscript", subject), tmp_path)
-    assert [line.split("  ")[1] for line in top] == [line.split("  ")[1] for line in python]
+    assert_same_top(lines[-deploy.TOP_K :], classify_top(trained, image))
 
 
 @pytest.mark.slow
 def test_lite0_goes_to_torch_export_and_agrees(photos, tmp_path):
     lite0 = deploy.from_classifier(models.load(models.DEFAULT_MODEL))
     assert lite0.formats == ("export", "torchscript", "onnx", "executorch", "cpp")
-    inputs = deploy.preprocess(photos[:IMAGES], preprocessing=lite0.preprocessing)
+    inputs = deploy.preprocess(photos[:16], preprocessing=lite0.preprocessing)  # 224×224 each
     _, expected = deploy.eager_check(lite0, inputs)
     check = deploy.check(deploy.export("export", lite0, folder=tmp_path), lite0, inputs, expected)
     assert check.max_abs_difference <= TOLERANCE and check.all_agree
