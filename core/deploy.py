@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import inspect
 import io
 import pathlib
 import re
 import shutil
 import subprocess
 import time
-import typing
 import warnings
 import zipfile
 from collections.abc import Callable, Sequence
@@ -30,6 +28,8 @@ from torch import nn
 from core import nets
 from core.errors import PlaygroundError
 from core.models import Preprocessing, trained_preprocessing
+from core.snippets import CLASS_NAMES, net_code, net_imports
+from core.trained import file_stem
 
 FORMATS = ("state_dict", "export", "torchscript", "onnx", "executorch", "cpp", "hub")
 NEEDS_NET_CODE = ("state_dict", "hub")  # rebuilt from the class code: trained nets only
@@ -117,15 +117,11 @@ class Subject:
         return self.slug + _SUFFIXES[format]
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "model"
-
-
 def from_trained(trained) -> Subject:
     """A `core.trained.TrainedModel` as a deploy subject (its one preprocessing, its labels)."""
     return Subject(
         title=trained.name,
-        slug=_slug(trained.net),
+        slug=file_stem(trained.net),
         module=trained.module,
         categories=tuple(trained.categories),
         preprocessing=trained_preprocessing(trained),
@@ -139,7 +135,7 @@ def from_classifier(classifier) -> Subject:
     record = classifier.record
     return Subject(
         title=record.title,
-        slug=_slug(record.name).replace("-", "_"),
+        slug=file_stem(record.name).replace("-", "_"),
         module=classifier.module,
         categories=tuple(record.meta.categories),
         preprocessing=record.preprocessing,
@@ -498,29 +494,20 @@ def cpp_build(folder: pathlib.Path, *, timeout: float = CPP_BUILD_SECONDS) -> pa
 # --- The programs shown on the page -------------------------------------------------------
 
 
-def _definitions(net: str) -> str:
-    """The class code of `nets.NETS[net]`, from the app's own source (so it never drifts)."""
-    builder = nets.NETS[net]
-    returned = typing.get_type_hints(builder).get("return")
-    parts = []
-    if inspect.isclass(returned) and returned.__module__ == nets.__name__:
-        parts.append(inspect.getsource(returned))
-    parts.append(inspect.getsource(builder))
-    source = "\n\n".join(parts)
-    imports = ["import torch", "from torch import nn"]
-    if "BasicBlock" in source:
-        imports.append("from torchvision.models.resnet import BasicBlock")
-    return "\n".join(imports) + "\n\n\n" + source
+def _definitions(net: str, *, num_classes: int, language: str) -> str:
+    """The imports and the class code of `nets.NETS[net]` (`core.snippets.net_code`)."""
+    code = net_code(net, num_classes=num_classes, language=language)
+    return f"{net_imports(net)}\n\n{code}"
 
 
 def _model_code(subject: Subject, *, language: str) -> str:
     """Python that defines `model` (eval mode) from the state_dict file beside it."""
-    builder = nets.NETS[subject.net].__name__
+    classes = len(subject.categories)
     comment = _COMMENTS[language]["rebuild"]
-    return f"""{_definitions(subject.net)}
+    return f"""{_definitions(subject.net, num_classes=classes, language=language)}
 
 # {comment}
-model = {builder}(num_classes={len(subject.categories)})
+model = {CLASS_NAMES[subject.net]}(num_classes={classes})
 model.load_state_dict(
     torch.load("{subject.file_name("state_dict")}", map_location="cpu", weights_only=True)
 )
@@ -713,21 +700,22 @@ def hub_entry(subject: Subject) -> str:
 def hubconf_code(subject: Subject, *, language: str = "en") -> str:
     """`hubconf.py` of the Hub folder: the class code and one entry point whose
     `pretrained=True` loads the weights file beside it."""
-    builder = nets.NETS[subject.net].__name__
+    builder = CLASS_NAMES[subject.net]
+    classes = len(subject.categories)
     weights = subject.file_name("state_dict")
     return f'''\
 """PyTorch Hub entry point: torch.hub.load(folder, "{hub_entry(subject)}", source="local")."""
 
 import os
 
-{_definitions(subject.net)}
+{_definitions(subject.net, num_classes=classes, language=language)}
 
 dependencies = ["torch", "torchvision"]
 
 
 def {hub_entry(subject)}(pretrained=True, **kwargs):
     """{subject.title}; pretrained=True loads {weights} from this folder."""
-    model = {builder}(num_classes={len(subject.categories)}, **kwargs)
+    model = {builder}(num_classes={classes}, **kwargs)
     if pretrained:
         path = os.path.join(os.path.dirname(__file__), "{weights}")
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))

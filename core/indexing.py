@@ -658,9 +658,5 @@ def write_through(tensor: torch.Tensor, parsed: ParsedIndex, *, value: float) ->
     index = build_index(parsed, source)
     result = _with_torch_errors(lambda: source[index])
     _with_torch_errors(lambda: result.fill_(value))
-    code = (
-        "source = t.clone()\n"
-        f"result = source{parsed.source()}\n"
-        f"result.fill_({value!r})  # changes source only when result is a view"
-    )
+    code = f"source = t.clone()\nresult = source{parsed.source()}\nresult.fill_({value!r})"
     return WriteThrough(source, not torch.equal(source, tensor), code)

@@ -506,7 +506,7 @@ def autograd_demo(
         f"w = torch.tensor({float(weight)!r}, requires_grad=True)\n"
         f"b = torch.tensor({float(bias)!r}, requires_grad=True)\n"
         f"y = ((w * x + b) ** {power}).sum()\n"
-        "print(y.grad_fn)  # the last operation recorded\n"
+        "print(y.grad_fn)\n"
         "y.backward()\n"
         "print(w.grad, b.grad" + (", x.grad)" if x_requires_grad else ")")
     )
@@ -656,10 +656,10 @@ def numpy_demo(tensor: torch.Tensor, *, value: float = 100.0) -> SharedMemory:
     )
     code = (
         "shared = t.clone()\n"
-        "view = shared.numpy()  # no copy: the same memory\n"
-        f"view.reshape(-1)[0] = {value!r}  # writing through NumPy changes the tensor\n\n"
+        "view = shared.numpy()\n"
+        f"view.reshape(-1)[0] = {value!r}\n\n"
         "array = np.arange(6.0)\n"
-        "tensor = torch.from_numpy(array)  # no copy either\n"
-        f"tensor[0] = {value!r}  # writing through torch changes the array"
+        "tensor = torch.from_numpy(array)\n"
+        f"tensor[0] = {value!r}"
     )
     return SharedMemory(shared_tensor, array, shared, code)

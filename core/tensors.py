@@ -340,7 +340,7 @@ def _image_tensor(recipe: TensorRecipe, dtype: torch.dtype, name: str) -> BuiltT
         )
     image = load_sample(recipe.sample).resize((width, height), Image.Resampling.BILINEAR)
     tensor = _torch(lambda: pil_to_tensor(image).to(dtype))
-    path = sample_path(recipe.sample).relative_to(config.PROJECT_ROOT).as_posix()
+    path = sample_path(recipe.sample).name  # the file the page names, beside the script
     code = (
         "from PIL import Image\n"
         "from torchvision.transforms.v2.functional import pil_to_tensor\n\n"

@@ -38,7 +38,6 @@ CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 
 HISTOGRAM_BINS = 64
-_CODE_WIDTH = 88  # exported calls longer than this get one argument per line
 _RECORDED_TENSOR_ELEMENTS = 16  # larger drawn tensors are summarised by their shape
 
 # torch's global generator drives every v2 transform; one draw at a time keeps seeds honest.
@@ -566,43 +565,8 @@ def from_json(text: str | bytes) -> Pipeline:
     return validate(data)
 
 
-def to_code(pipeline: Sequence[Step], *, seed: int | None = None) -> str:
-    """Python that builds the same `v2.Compose` (and, given `seed`, draws like the studio).
-
-    The code expects `image` (a PIL image) to be defined when `seed` is given.
-    """
-    lines = [
-        "import torch",
-        "from torchvision.transforms import v2",
-        "",
-        "transform = v2.Compose([",
-    ]
-    for step in pipeline:
-        spec = CATALOGUE[step.name]
-        arguments = [
-            f"{param.name}={_code_value(param, step.params[param.name])}" for param in spec.params
-        ]
-        call = f"    v2.{step.name}({', '.join(arguments)}),"
-        if len(call) <= _CODE_WIDTH:
-            lines.append(call)
-        else:
-            lines += [f"    v2.{step.name}(", *[f"        {a}," for a in arguments], "    ),"]
-        if step.name == "ToDtype" and step.params["scale"]:
-            lines[-1] += "  # after ToImage: the classic ToTensor()"
-    if not pipeline:
-        lines.append("    v2.Identity(),  # an empty pipeline passes the image through")
-    lines.append("])")
-    if seed is not None:
-        lines += [
-            "",
-            "# image: a PIL image, e.g. PIL.Image.open('photo.jpg').convert('RGB')",
-            f"torch.manual_seed({seed})  # the studio seeds draw i with seed + i",
-            "output = transform(image)",
-        ]
-    return "\n".join(lines) + "\n"
-
-
-def _code_value(param: Param, value: Any) -> str:
+def code_value(param: Param, value: Any) -> str:
+    """A parameter value as Python source, e.g. `InterpolationMode.BILINEAR` or `(0.08, 1.0)`."""
     if param.kind == "choice":
         assert param.options is not None
         return param.options[value].code

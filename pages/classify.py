@@ -1,3 +1,5 @@
+import io
+
 import streamlit as st
 
 from core import config, models, samples, snippets
@@ -6,8 +8,9 @@ from core.errors import PlaygroundError
 from core.images import decode_image
 from ui import handoff, state
 from ui.classify import channel_histogram, download_weights, top_k_chart
+from ui.code import show_code
 from ui.frame import require_frame
-from ui.i18n import show_error, t
+from ui.i18n import language, show_error, t
 from ui.models import classifier
 
 require_frame()
@@ -62,6 +65,7 @@ choices = list(registry) + [TRAINED_PREFIX + name for name in trained_models]
 model_titles = {name: record.title for name, record in registry.items()} | {
     TRAINED_PREFIX + name: t("classify.trained_model", name=name) for name in trained_models
 }
+weights_missing = False  # a torchvision model whose weights are not downloaded yet
 with model_column:
     choice = st.selectbox(
         t("classify.model"),
@@ -82,18 +86,25 @@ with model_column:
                     st.rerun()
             except PlaygroundError as error:
                 show_error(error)
-            st.stop()
+            weights_missing = True  # the card, preprocessing and code need no weights
 
+trained = (
+    trained_models[choice.removeprefix(TRAINED_PREFIX)]
+    if choice.startswith(TRAINED_PREFIX)
+    else None
+)
 try:
-    if choice in registry:
+    if weights_missing:
+        model = None
+    elif choice in registry:
         with st.spinner(t("classify.loading", model=registry[choice].title)):
             model = classifier(choice)
     else:
-        model = models.from_trained(trained_models[choice.removeprefix(TRAINED_PREFIX)])
+        model = models.from_trained(trained)
 except PlaygroundError as error:
     show_error(error)
     st.stop()
-record = model.record
+record = registry[choice] if model is None else model.record
 
 # Every byte that enters goes through the one safe decoder, at the scale the model needs.
 min_side = record.preprocessing.resize_size
@@ -117,22 +128,25 @@ except PlaygroundError as error:
     st.stop()
 
 # --- The result -----------------------------------------------------------------------------
-result = models.predict(image, model=model)
-best = result.predictions[0]
+result = None if model is None else models.predict(image, model=model)
 photo_column, result_column, card_column = st.columns([3, 4, 3])
 with photo_column:
     st.image(image, width="stretch")
 with result_column:
-    st.subheader(t("classify.verdict", label=best.label, probability=best.probability))
-    st.plotly_chart(top_k_chart(result.predictions), width="stretch", key="classify_top_k")
-    st.caption(
-        t(
-            "classify.timing",
-            total=result.seconds * 1000,
-            forward=result.forward_seconds * 1000,
-            device=str(model.device),
+    if result is None:
+        st.info(t("snippets_page.prediction_waits"), icon=":material/hourglass_empty:")
+    else:
+        best = result.predictions[0]
+        st.subheader(t("classify.verdict", label=best.label, probability=best.probability))
+        st.plotly_chart(top_k_chart(result.predictions), width="stretch", key="classify_top_k")
+        st.caption(
+            t(
+                "classify.timing",
+                total=result.seconds * 1000,
+                forward=result.forward_seconds * 1000,
+                device=str(model.device),
+            )
         )
-    )
 with card_column, st.container(border=True):
     meta = record.meta
     st.markdown(f"**{record.title}**")
@@ -209,9 +223,44 @@ with sees_tab:
         key="classify_histogram_after",
     )
 
+# The file the shown code reads: the sample's or the upload's name; a camera photo or a handed
+# image is offered for download under the name the code uses.
+if source == "sample":
+    image_name = samples.SAMPLES[sample]
+elif source == "upload":
+    image_name = upload.name
+elif source == "camera":
+    image_name = photo.name
+else:
+    image_name = "handed.png"
+
+# Code exists for the networks of core.nets (a TrainedModel's `net` is one of them).
+has_code = trained is None or trained.net in snippets.CLASS_NAMES
+
+
+def offer_image_file(where, *, key: str) -> None:
+    """A download of the photo the code reads, when the learner has no file of it."""
+    if source == "camera":
+        data = photo.getvalue()
+    elif source == "handed":
+        png = io.BytesIO()
+        image.save(png, format="PNG")
+        data = png.getvalue()
+    else:
+        return
+    where.download_button(
+        t("snippets_page.download_photo", name=image_name),
+        data,
+        file_name=image_name,
+        key=key,
+    )
+
+
 with why_tab:
     if record.cam_layer is None:
         st.info(t("classify.cam_unavailable", model=record.title), icon=":material/info:")
+    elif result is None:
+        st.info(t("snippets_page.prediction_waits"), icon=":material/hourglass_empty:")
     else:
         st.markdown(t("classify.why_intro"))
         explained = st.selectbox(
@@ -231,16 +280,34 @@ with why_tab:
             caption=t("classify.cam_caption", layer=cam.layer, height=cam.heatmap.shape[0]),
             width="stretch",
         )
+        if has_code:
+            show_code(
+                snippets.cam_code(
+                    record,
+                    image_path=image_name,
+                    class_index=explained,
+                    trained=trained,
+                    language=language(),
+                ),
+                file_name="grad_cam.py",
+                key="classify_code_cam",
+            )
+            offer_image_file(st, key="classify_photo_for_cam")
 
 with code_tab:
     st.markdown(t("classify.code_intro"))
-    if source == "sample":
-        image_name = samples.SAMPLES[sample]
-    elif source == "upload":
-        image_name = upload.name
+    if not has_code:
+        st.caption(t("snippets_page.no_code", net=trained.net))
     else:
-        image_name = "photo.jpg"
-    st.code(
-        snippets.classification_code(record, image_path=image_name, top_k=len(result.predictions)),
-        language="python",
-    )
+        show_code(
+            snippets.classification_code(
+                record,
+                image_path=image_name,
+                top_k=models.TOP_K if result is None else len(result.predictions),
+                trained=trained,
+                language=language(),
+            ),
+            file_name="classify.py",
+            key="classify_code",
+        )
+        offer_image_file(st, key="classify_photo_for_code")

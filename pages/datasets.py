@@ -6,13 +6,14 @@ import plotly.express as px
 import streamlit as st
 from torchvision.datasets import CIFAR10
 
-from core import config
+from core import config, snippets
 from core import datasets as core_datasets
 from core.errors import PlaygroundError
 from ui import datasets as ui_datasets
 from ui import handoff
+from ui.code import show_code
 from ui.frame import require_frame
-from ui.i18n import error_text, show_error, t
+from ui.i18n import error_text, language, show_error, t
 
 require_frame()
 
@@ -116,7 +117,7 @@ counts = core_datasets.class_counts(data.targets, classes=len(classes))
 overview, browse = st.tabs([t("datasets.overview"), t("datasets.browse")])
 
 with overview:
-    st.code(repr(data.source), language="text")
+    show_code(repr(data.source), file_name="dataset.txt", key="datasets_repr", language="text")
     pixels_array = getattr(data.source, "data", None)  # CIFAR10 has one; ImageFolder does not
     shape = str(pixels_array.shape) if pixels_array is not None else t("datasets.shape_varies")
     metrics = st.columns(3)
@@ -145,7 +146,11 @@ with overview:
         key="datasets_stats",
     )
     st.caption(t("datasets.normalize_help", images=f"{stats.images:,}"))
-    st.code(ui_datasets.overview_code(source), language="python")
+    show_code(
+        snippets.overview_code(source.kind, source.root, train=source.train, language=language()),
+        file_name="dataset_overview.py",
+        key="datasets_code_overview",
+    )
 
 with browse:
     chosen = st.multiselect(
@@ -194,15 +199,20 @@ with browse:
     if len(shown):
         labels = ui_datasets.labels_of(data, shown)
         st.html(ui_datasets.grid_html(source, tuple(int(i) for i in shown), labels))
-    st.code(
-        ui_datasets.browse_code(
-            [int(target) for target in chosen],
+    show_code(
+        snippets.browse_code(
+            source.kind,
+            source.root,
+            train=source.train,
+            classes=[int(target) for target in chosen],
             names=[classes[target] for target in chosen],
             page=page,
             page_size=page_size,
             seed=None if seed is None else int(seed),
+            language=language(),
         ),
-        language="python",
+        file_name="dataset_browse.py",
+        key="datasets_code_browse",
     )
 
     st.subheader(t("datasets.detail"))
@@ -270,4 +280,10 @@ with browse:
         handoff.send(
             "transforms", handoff.HandedImage(image, caption), page_path="pages/transforms.py"
         )
-    st.code(ui_datasets.detail_code(index), language="python")
+    show_code(
+        snippets.detail_code(
+            source.kind, source.root, train=source.train, index=index, language=language()
+        ),
+        file_name="dataset_sample.py",
+        key="datasets_code_detail",
+    )

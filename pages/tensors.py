@@ -1,13 +1,14 @@
 import streamlit as st
 import torch
 
-from core import tensor_ops
+from core import snippets, tensor_ops
 from core.errors import PlaygroundError
 from core.indexing import apply_index, parse_index, write_through
 from core.tensors import TensorRecipe, build_tensor, describe
 from ui import tensors as view
+from ui.code import show_code
 from ui.frame import require_frame
-from ui.i18n import t
+from ui.i18n import language, t
 
 require_frame()
 
@@ -28,7 +29,11 @@ except PlaygroundError as error:
     view.write_url()
     st.stop()
 source = built.tensor
-st.code(built.code, language="python")
+show_code(
+    snippets.tensor_code(tensors=[built.code], prints=["t", "t.shape", "t.dtype", "t.stride()"]),
+    file_name="tensor_create.py",
+    key="tensors_code_create",
+)
 if recipe.factory == "image":
     st.image(view.as_picture(source), caption=t("tensors.image_caption"), width=240)
 view.show_metadata(source)
@@ -44,13 +49,39 @@ section = st.radio(
 view.remember("v", section, "index")
 
 
-def second_tensor() -> torch.Tensor:
-    """The second tensor `u`, built with the same controls as `t`."""
+def second_tensor() -> tuple[torch.Tensor, str]:
+    """The second tensor `u`, built with the same controls as `t`, and the code that builds it."""
     with st.expander(t("tensors.second_header"), expanded=True):
         recipe_second = view.recipe_form("tensors_u", param="u_", default=SECOND_TENSOR)
         built_second = build_tensor(recipe_second, name="u")
-        st.code(built_second.code, language="python")
-    return built_second.tensor
+        show_code(
+            snippets.tensor_code(tensors=[built_second.code], prints=["u"]),
+            file_name="tensor_u.py",
+            key="tensors_code_u",
+        )
+    return built_second.tensor, built_second.code
+
+
+def show_view_code(
+    statement: str,
+    prints: list[str],
+    *,
+    name: str,
+    second: str | None = None,
+    note: str | None = None,
+) -> None:
+    """The view's complete program: build t (and u), run `statement`, print what the page shows."""
+    show_code(
+        snippets.tensor_code(
+            tensors=[built.code, *([second] if second else [])],
+            statement=statement,
+            prints=prints,
+            note=note,
+            language=language(),
+        ),
+        file_name=f"tensor_{name}.py",
+        key=f"tensors_code_{name}",
+    )
 
 
 try:
@@ -78,7 +109,7 @@ try:
             st.info(t("tensors.verdict_copy"), icon=":material/content_copy:")
         view.show_tensor(selection.result, key="tensors_result")
         view.show_metadata(selection.result)
-        st.code(selection.code, language="python")
+        show_view_code(selection.code, ["result", "result.shape"], name="index")
         with st.expander(t("tensors.write_header"), expanded=False):
             st.session_state.setdefault("tensors_write_value", 100)
             value = st.number_input(t("tensors.write_value"), key="tensors_write_value")
@@ -86,12 +117,12 @@ try:
             changed = "tensors.write_changed" if written.changed else "tensors.write_unchanged"
             st.markdown(t(changed))
             view.show_tensor(written.source, key="tensors_written", marks=selection.highlight)
-            st.code(written.code, language="python")
+            show_view_code(written.code, ["source"], name="write", note="write_through")
 
     # --- Combine -----------------------------------------------------------------------------
     elif section == "combine":
         st.subheader(t("tensors.combine_header"))
-        other = second_tensor()
+        other, other_code = second_tensor()
         left, right = st.columns(2)
         with left:
             op = view.op_select("combine", tensor_ops.COMBINE_OPS)
@@ -102,7 +133,7 @@ try:
         combined = tensor_ops.combine(source, other, op=op, dim=dim)
         st.markdown(t("tensors.combined_legend", shape=tuple(combined.result.shape)))
         view.show_tensor(combined.result, key="tensors_combined", marks=combined.origin)
-        st.code(combined.code, language="python")
+        show_view_code(combined.code, ["result"], name="combine", second=other_code)
 
     # --- Split -------------------------------------------------------------------------------
     elif section == "split":
@@ -140,7 +171,7 @@ try:
                     marks=torch.full(piece.shape, number),
                     heatmap=False,
                 )
-        st.code(pieces.code, language="python")
+        show_view_code(pieces.code, ['*pieces, sep="\\n"'], name="split")
 
     # --- Reshape -----------------------------------------------------------------------------
     elif section == "reshape":
@@ -170,8 +201,6 @@ try:
             )
             view.remember("tr", int(transposed), 0)
         start = source.transpose(0, -1) if transposed and source.dim() >= 2 else source
-        if start is not source:
-            st.code("t = t.transpose(0, -1)  # a view with swapped strides", language="python")
         reshaped = tensor_ops.reshape(start, op=op, args=args)
         st.markdown(
             t(
@@ -192,12 +221,17 @@ try:
         with right:
             st.caption(t("tensors.positions"))
             view.show_tensor(reshaped.position, key="tensors_positions", heatmap=False)
-        st.code(reshaped.code, language="python")
+        show_view_code(
+            ("t = t.transpose(0, -1)\n" if start is not source else "") + reshaped.code,
+            ["result", "result.shape", "result.stride()", "result.is_contiguous()"],
+            name="reshape",
+            note="transposed" if start is not source else None,
+        )
 
     # --- Broadcast ---------------------------------------------------------------------------
     elif section == "broadcast":
         st.subheader(t("tensors.broadcast_header"))
-        other = second_tensor()
+        other, other_code = second_tensor()
         with st.columns(3)[0]:
             op = view.op_select("broadcast", tuple(tensor_ops.ELEMENTWISE_OPS))
         steps = tensor_ops.broadcast_steps(tuple(source.shape), tuple(other.shape))
@@ -205,7 +239,7 @@ try:
         broadcast = tensor_ops.elementwise(source, other, op=op)
         st.markdown(t("tensors.result_shape", shape=tuple(broadcast.result.shape)))
         view.show_tensor(broadcast.result, key="tensors_broadcast")
-        st.code(broadcast.code, language="python")
+        show_view_code(broadcast.code, ["result"], name="broadcast", second=other_code)
 
     # --- Reduce ------------------------------------------------------------------------------
     elif section == "reduce":
@@ -235,7 +269,11 @@ try:
             view.show_tensor(source, key="tensors_reduce_source", marks=reduced.chosen)
         st.markdown(t("tensors.result_shape", shape=tuple(reduced.result.shape)))
         view.show_tensor(reduced.result, key="tensors_reduced")
-        st.code(reduced.code, language="python")
+        show_view_code(
+            reduced.code,
+            ["result", *(["indices"] if "indices" in reduced.code else [])],
+            name="reduce",
+        )
 
     # --- Autograd ----------------------------------------------------------------------------
     elif section == "autograd":
@@ -279,7 +317,13 @@ try:
                         by_hand=view.format_tensor(leaf.by_hand),
                     )
                 )
-        st.code(demo.code, language="python")
+        show_code(
+            snippets.tensor_code(
+                tensors=[], statement=demo.code, prints=["y"], note="autograd", language=language()
+            ),
+            file_name="tensor_autograd.py",
+            key="tensors_code_autograd",
+        )
 
     # --- Devices and NumPy -------------------------------------------------------------------
     elif section == "devices":
@@ -296,7 +340,7 @@ try:
                 st.caption(t(f"tensors.{option.reason}"))
             elif wanted:
                 moved = source.to(option.kind)
-                st.code(f't = t.to("{option.kind}")', language="python")
+                show_view_code(f't = t.to("{option.kind}")', ["t.device"], name=f"to_{option.kind}")
         st.markdown(t("tensors.device_now", device=describe(moved).device))
         accelerators = [option.kind for option in tensor_ops.device_options() if option.available]
         if accelerators:
@@ -323,7 +367,7 @@ try:
             shared.tensor, key="tensors_numpy", marks=view.first_element(shared.tensor)
         )
         st.markdown(t("tensors.numpy_array", array=str(shared.array.tolist())))
-        st.code(shared.code, language="python")
+        show_view_code(shared.code, ["shared", "array"], name="numpy", note="numpy_shares")
 except PlaygroundError as error:
     view.show_error(error)
 

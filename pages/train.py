@@ -3,15 +3,16 @@ import copy
 import pandas as pd
 import streamlit as st
 
-from core import config, nets, training
+from core import config, nets, snippets, training
 from core.datasets import DatasetError
 from core.errors import PlaygroundError
 from core.trained import TrainedModel
 from ui import handoff, state
 from ui import training as runs
+from ui.code import show_code
 from ui.datasets import data_dir
 from ui.frame import require_frame
-from ui.i18n import show_error, t
+from ui.i18n import language, show_error, t
 
 require_frame()
 
@@ -44,7 +45,11 @@ right.dataframe(
     height=260,
     width="stretch",
 )
-st.code(runs.model_code(net_name), language="python")
+show_code(
+    snippets.summary_code(net_name, num_classes=10, language=language()),
+    file_name=f"{snippets.CLASS_NAMES[net_name].lower()}.py",
+    key="train_code_model",
+)
 
 # 2. Data ----------------------------------------------------------------------------------
 st.header(t("train.data_header"))
@@ -116,7 +121,9 @@ augmentation = st.radio(
 )
 if augmentation == "pipeline" and pipeline is not None:
     st.caption(t("train.pipeline_note"))
-    st.code(pipeline.description, language="json")
+    show_code(
+        pipeline.description, file_name="pipeline.json", key="train_code_pipeline", language="json"
+    )
 
 # 3. Hyperparameters -----------------------------------------------------------------------
 st.header(t("train.settings_header"))
@@ -170,20 +177,28 @@ settings = training.TrainConfig(
     device=device,
 )
 mean, std = runs.normalization(source, train_images)
+data_root = str(data_dir()) if source == "cifar10" else folder.strip()
 with st.expander(t("train.code_header")):
-    st.code(
-        runs.training_code(
-            net_name,
-            settings,
-            data_dir=str(data_dir()),
-            subset=int(subset_size),
-            folder=None if source == "cifar10" else folder.strip(),
-            mean=mean,
-            std=std,
-            classes=len(categories),
-        ),
-        language="python",
-    )
+    if augmentation == "pipeline":  # its random draws come from torch's global generator
+        st.caption(t("snippets_page.pipeline_not_reproducible"))
+    else:
+        show_code(
+            snippets.training_code(
+                net_name,
+                settings,
+                data_root=data_root,
+                subset=int(subset_size),
+                validation_fraction=validation_percent / 100,
+                test_size=int(test_size),
+                mean=mean,
+                std=std,
+                num_classes=len(categories),
+                source=source,
+                language=language(),
+            ),
+            file_name="train.py",
+            key="train_code_training",
+        )
 
 if st.button(t("train.start"), type="primary", key="train_start", disabled=running):
     try:
@@ -211,6 +226,9 @@ if st.button(t("train.start"), type="primary", key="train_start", disabled=runni
             test_count=int(test_size),
             augmentation=augmentation,
             source=source,
+            subset=len(chosen),
+            validation_fraction=validation_percent / 100,
+            data_root=data_root,
         )
         new_run = runs.TrainingRun(
             trainer,
@@ -341,10 +359,26 @@ if evaluation.most_confident_wrong:
 else:
     st.success(t("train.no_mistakes"))
 with st.expander(t("train.evaluate_code_header")):
-    st.code(
-        runs.evaluation_code(data_dir=str(data_dir()), test_size=evaluation.count),
-        language="python",
-    )
+    if run.setup.augmentation == "pipeline":
+        st.caption(t("snippets_page.pipeline_not_reproducible"))
+    else:  # the whole run again: the learner copies one block
+        show_code(
+            snippets.training_code(
+                run.setup.net,
+                run.setup.settings,
+                data_root=run.setup.data_root,
+                subset=run.setup.subset,
+                validation_fraction=run.setup.validation_fraction,
+                test_size=run.setup.test_count,
+                mean=run.setup.mean,
+                std=run.setup.std,
+                num_classes=len(run.setup.categories),
+                source=run.setup.source,
+                language=language(),
+            ),
+            file_name="train_and_evaluate.py",
+            key="train_code_evaluate",
+        )
 
 # 6. Deploy: the finished run is offered to Classify and Deploy without another click -------
 st.header(t("train.deploy_header"))

@@ -1,16 +1,19 @@
+import io
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import config, transforms
+from core import config, snippets, transforms
 from core.datasets import DatasetError
 from core.errors import ImageDecodeError
-from core.samples import SAMPLES
+from core.samples import SAMPLES, sample_path
 from core.transforms import CATALOGUE, PRESETS, TransformError
 from ui import datasets, handoff
 from ui import transforms as studio
+from ui.code import show_code
 from ui.frame import require_frame
-from ui.i18n import show_error, t
+from ui.i18n import language, show_error, t
 
 require_frame()
 
@@ -44,6 +47,7 @@ with source_column:
         horizontal=True,
     )
     image, caption = None, ""
+    code_source = {"source": "upload", "file_name": "handed.png"}  # how the shown code gets it
     if source == "sample":
         name = st.selectbox(
             t("transforms.sample"),
@@ -52,6 +56,7 @@ with source_column:
             key="transforms_sample",
         )
         image, caption = studio.sample_image(name), t(f"samples.{name}")
+        code_source = {"source": "sample", "file_name": sample_path(name).name}
     elif source == "upload":
         upload = st.file_uploader(
             t("transforms.upload"), type=list(config.UPLOAD_EXTENSIONS), key="transforms_upload"
@@ -59,6 +64,7 @@ with source_column:
         if upload is not None:
             try:
                 image, caption = studio.uploaded_image(upload.getvalue()), upload.name
+                code_source = {"source": "upload", "file_name": upload.name}
             except ImageDecodeError as error:
                 show_error(error)
     elif source == "cifar10":
@@ -72,6 +78,11 @@ with source_column:
                 t("transforms.cifar_index"), 0, len(cifar) - 1, 0, key="transforms_cifar_index"
             )
             image, label = cifar[int(index)]
+            code_source = {
+                "source": "cifar10",
+                "root": str(datasets.data_dir()),
+                "index": int(index),
+            }
             caption = t("transforms.cifar_caption", index=int(index), label=cifar.classes[label])
     else:
         kept = st.session_state["transforms_handed"]
@@ -231,7 +242,21 @@ with tensors_tab:
 
 # --- export --------------------------------------------------------------------------------
 with code_tab:
-    st.code(transforms.to_code(pipeline, seed=int(seed)), language="python")
+    show_code(
+        snippets.transforms_code(pipeline, seed=int(seed), language=language(), **code_source),
+        file_name="transform.py",
+        key="transforms_code",
+    )
+    if source == "handed":  # the shown code reads the handed image from this file
+        png = io.BytesIO()
+        image.save(png, format="PNG")
+        st.download_button(
+            t("snippets_page.download_handed"),
+            png.getvalue(),
+            file_name="handed.png",
+            mime="image/png",
+            key="transforms_download_handed",
+        )
     save_column, load_column = st.columns(2)
     save_column.download_button(
         t("transforms.save"),

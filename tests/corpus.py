@@ -67,3 +67,21 @@ def cifar_checksums(md5s: dict[str, str]) -> Iterator[None]:
         yield
     finally:
         CIFAR10.train_list, CIFAR10.test_list, CIFAR10.meta = saved
+
+
+def write_sitecustomize(folder: pathlib.Path, md5s: dict[str, str]) -> pathlib.Path:
+    """A `sitecustomize.py` in `folder` that makes torchvision's CIFAR10 expect `md5s`.
+
+    Put `folder` on PYTHONPATH of a subprocess that runs shown code against the corpus layout;
+    the same swap as `cifar_checksums`, done at interpreter start (tests only, never shown).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "sitecustomize.py"
+    path.write_text(
+        "from torchvision.datasets import CIFAR10\n\n"
+        f"_MD5 = {md5s!r}\n"
+        'CIFAR10.train_list = [[f"data_batch_{n}", _MD5[f"data_batch_{n}"]] for n in range(1, 6)]\n'
+        'CIFAR10.test_list = [["test_batch", _MD5["test_batch"]]]\n'
+        'CIFAR10.meta = {**CIFAR10.meta, "md5": _MD5["batches.meta"]}\n'
+    )
+    return path

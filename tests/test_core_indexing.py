@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 import pytest
 import torch
 
-from core import config
+from core import config, snippets
 from core.indexing import (
     DimensionControl,
     IndexApplyError,
@@ -172,12 +175,20 @@ def test_controls_step_aside_for_richer_expressions(text):
     assert controls_from_index(parse_index(text), T.dim()) is None
 
 
+def run_program(statement: str) -> dict:
+    """The page's complete program for `statement` on T, run in an empty namespace."""
+    namespace: dict = {}
+    t_code = f"t = torch.tensor({T.tolist()!r}, dtype={T.dtype})"
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(snippets.tensor_code(tensors=[t_code], statement=statement), namespace)  # ours
+    return namespace
+
+
 @pytest.mark.parametrize(("text", "changed"), [("[0, 1]", True), ("[[0], 1]", False)])
 def test_writing_through_a_view_changes_the_source(text, changed):
     demo = write_through(T, parse_index(text), value=-1.0)
     assert demo.changed is changed
-    namespace = {"torch": torch, "t": T}
-    exec(demo.code, namespace)
+    namespace = run_program(demo.code)
     assert torch.equal(namespace["source"], demo.source)
     assert torch.equal(T, torch.arange(24.0).reshape(2, 3, 4))  # the original is untouched
 
@@ -185,6 +196,5 @@ def test_writing_through_a_view_changes_the_source(text, changed):
 @pytest.mark.parametrize("text", ["[0, 1:3, ::2]", "[t > 3]", "[..., None, 0]", "[[1, 0], -1]"])
 def test_shown_code_gives_the_shown_result(text):
     selection = apply_index(T, parse_index(text))
-    namespace = {"torch": torch, "t": T}
-    exec(selection.code, namespace)
+    namespace = run_program(selection.code)
     assert torch.equal(namespace["result"], selection.result)

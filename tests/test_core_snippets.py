@@ -8,7 +8,8 @@ import sys
 import pytest
 import torch
 
-from core import models, samples, snippets
+from core import models, nets, samples, snippets
+from core.training import seeded_model
 from tests.corpus import SAMPLES
 
 
@@ -28,12 +29,9 @@ def test_the_lite0_snippet_prints_the_same_top5_as_classify(lite0, tmp_path):
     )
 
     assert finished.returncode == 0, finished.stderr
-    printed = [line.split(maxsplit=1) for line in finished.stdout.splitlines()]
+    printed = [tuple(line.split("  ", 1)) for line in finished.stdout.splitlines()]
     expected = models.classify(samples.load_sample("coffee"), model=lite0)
-    assert [label for _, label in printed] == [p.label for p in expected]
-    assert [float(probability) for probability, _ in printed] == pytest.approx(
-        [p.probability for p in expected], abs=1e-4
-    )
+    assert printed == [(f"{p.probability:.1%}", p.label) for p in expected]  # as the chart
     assert printed[0][1] == "espresso"
 
 
@@ -50,3 +48,21 @@ def test_torchvision_snippets_name_the_models_real_weights_and_preprocessing(rec
     assert f"v2.Resize({record.preprocessing.resize_size}," in code
     assert f"v2.CenterCrop({record.preprocessing.crop_size})" in code
     assert repr(list(record.preprocessing.mean)) in code
+
+
+@pytest.mark.parametrize("net", list(nets.NETS))
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_net_code_is_the_same_network_with_the_same_seeded_weights(net, language):
+    code = (
+        snippets.net_imports(net) + "\n" + snippets.net_code(net, num_classes=7, language=language)
+    )
+    namespace: dict = {}  # the class source alone, nothing injected
+    exec(compile(code, "net.py", "exec"), namespace)  # our own generated code
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(3)
+        printed = namespace[snippets.CLASS_NAMES[net]]()
+    expected = seeded_model(net, seed=3, num_classes=7).state_dict()
+    state = printed.state_dict()
+    assert list(state) == list(expected)
+    assert all(torch.equal(state[name], expected[name]) for name in expected)
+    assert "import core" not in code and "from core" not in code

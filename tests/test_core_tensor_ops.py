@@ -3,11 +3,14 @@ view/copy verdicts, and shown code that gives the shown result."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 import numpy as np
 import pytest
 import torch
 
-from core import tensor_ops
+from core import snippets, tensor_ops
 from core.tensor_ops import OperationError
 
 T = torch.arange(12.0).reshape(3, 4)
@@ -15,8 +18,14 @@ U = torch.full((1, 4), 10.0)
 
 
 def run_code(code: str, **tensors: torch.Tensor) -> dict:
-    namespace = {"torch": torch, "np": np, **tensors}
-    exec(code, namespace)
+    """Run the view's complete program (tensors written out, as the page shows them) in an
+    empty namespace: nothing is injected; return what it defined."""
+    builds = [
+        f"{name} = torch.tensor({v.tolist()!r}, dtype={v.dtype})" for name, v in tensors.items()
+    ]
+    namespace: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(snippets.tensor_code(tensors=builds, statement=code), namespace)  # our own code
     return namespace
 
 

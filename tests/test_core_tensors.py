@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core import config, tensors
+from core import config, snippets, tensors
 from core.tensors import (
     DTYPES,
     FACTORIES,
@@ -15,7 +15,7 @@ from core.tensors import (
     describe,
     parse_shape,
 )
-from tests.corpus import ROOT
+from tests.corpus import SAMPLES
 
 RECIPES = [
     TensorRecipe(factory=factory, shape=shape, dtype=dtype)
@@ -30,10 +30,10 @@ RECIPES = [
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=repr)
 def test_shown_code_builds_the_same_tensor(recipe, monkeypatch):
-    monkeypatch.chdir(ROOT)  # the image recipe opens its sample by a path relative to the repo
+    monkeypatch.chdir(SAMPLES)  # the image recipe opens its sample by file name
     built = build_tensor(recipe)
-    namespace = {"torch": torch}
-    exec(built.code, namespace)
+    namespace: dict = {}  # the complete program, nothing injected
+    exec(snippets.tensor_code(tensors=[built.code]), namespace)  # our own generated code
     assert torch.equal(namespace["t"], built.tensor)
     assert built.tensor.dtype == DTYPES[recipe.dtype]
 
@@ -132,7 +132,7 @@ def test_describe_reports_layout():
 
 def test_code_names_the_variable_it_builds():
     built = build_tensor(TensorRecipe(factory="randint", shape=(2, 2), seed=5), name="u")
-    namespace = {"torch": torch}
-    exec(built.code, namespace)
+    namespace: dict = {}
+    exec(snippets.tensor_code(tensors=[built.code]), namespace)  # our own generated code
     assert torch.equal(namespace["u"], built.tensor)
     assert "t" not in namespace

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 
 import pytest
 import torch
 from PIL import Image
 from torchvision.transforms import v2
+from torchvision.transforms.v2.functional import pil_to_tensor
 
-from core import transforms
+from core import snippets, transforms
 from core.transforms import CATALOGUE, PRESETS, Step, TransformError
 
 IMAGE = Image.radial_gradient("L").resize((96, 80)).convert("RGB")  # 96×80, not symmetric
@@ -177,17 +180,22 @@ def _every_transform_pipeline() -> list[Step]:
     [*PRESETS.values(), _every_transform_pipeline(), ()],
     ids=[*PRESETS, "every_transform", "empty"],
 )
-def test_exported_code_builds_the_same_compose_and_gives_the_same_output(pipeline):
+def test_exported_code_builds_the_same_compose_and_gives_the_same_output(
+    pipeline, tmp_path, monkeypatch
+):
     seed = 7
     (drawn,) = transforms.draw(IMAGE, pipeline, seed=seed)
-    namespace = {"image": IMAGE}
-    exec(transforms.to_code(pipeline, seed=seed), namespace)  # our own generated code
+    IMAGE.save(tmp_path / "photo.png")
+    monkeypatch.chdir(tmp_path)
+    code = snippets.transforms_code(pipeline, seed=seed, source="sample", file_name="photo.png")
+    namespace: dict = {}  # the complete program, nothing injected
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(code, namespace)  # our own generated code
     assert repr(namespace["transform"]) == repr(transforms.build(pipeline))
-    output = namespace["output"]
-    if isinstance(output, Image.Image):
-        assert output.tobytes() == drawn.output.tobytes()
-    else:
-        assert torch.equal(output, drawn.output)
+    expected = drawn.output
+    if isinstance(expected, Image.Image):  # the program prints a PIL output as its tensor
+        expected = pil_to_tensor(expected)
+    assert torch.equal(namespace["output"], expected.as_subclass(torch.Tensor))
 
 
 def test_the_same_seed_gives_the_same_draw_and_another_seed_differs():

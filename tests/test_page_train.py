@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import time
 
-import pytest
-import torch
 from torchvision.transforms import v2
 
 from core.trained import TrainedModel
-from core.training import TrainConfig
 from tests.test_app import run_page
 from ui import handoff, state
 from ui import training as runs
@@ -106,29 +101,3 @@ def test_a_handed_pipeline_is_offered_and_shown(cifar10_root):
     at.run()
     assert at.radio(key="train_augmentation").value == "pipeline"
     assert any("RandomHorizontalFlip" in code.value for code in at.code)
-
-
-@pytest.mark.parametrize("name", ["SmallVGG", "ResNet-8"])
-def test_the_shown_model_code_prints_the_shown_parameter_count(name):
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        exec(compile(runs.model_code(name), "model_code", "exec"), {})  # our generated code
-    assert output.getvalue().splitlines()[-1] == (
-        f"{runs.net_summary(name).total_params:,} parameters"
-    )
-
-
-def test_the_shown_training_and_evaluation_code_runs(cifar10_root, monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)
-    torch.set_num_threads(1)
-    settings = TrainConfig(epochs=1, batch_size=64, schedule="step", optimizer="adam")
-    code = runs.training_code("SmallVGG", settings, data_dir=str(cifar10_root), subset=256)
-    code += runs.evaluation_code(data_dir=str(cifar10_root), test_size=300)
-    namespace: dict = {}
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        exec(compile(code, "training_code", "exec"), namespace)  # our generated code
-    lines = output.getvalue().splitlines()
-    assert lines[0].startswith("epoch 1: loss ")
-    assert lines[-1].startswith("test accuracy ")
-    assert int(namespace["confusion"].sum()) == 300

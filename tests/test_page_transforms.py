@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 
-import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from core import transforms
-from core.samples import DEFAULT_SAMPLE, load_sample, sample_path
+from core.samples import DEFAULT_SAMPLE, sample_path
 from tests.test_app import APP, TIMEOUT_S, run_page
 from ui import handoff
 from ui.datasets import DATA_DIR_KEY
@@ -127,14 +126,6 @@ def test_normalize_on_a_pil_image_gives_the_explained_error_not_a_traceback():
     at = _open(tf_pipeline=json.dumps([{"name": "Normalize"}]))
     assert not at.exception
     assert any("ToImage" in error for error in _errors(at))
-
-
-def test_the_shown_code_runs_and_gives_the_first_draw():
-    at = run_page("transforms")
-    namespace = {"image": transforms.fit_source(load_sample(DEFAULT_SAMPLE))}
-    exec(at.code[0].value, namespace)  # code this page generated, not user text
-    (drawn,) = transforms.draw(namespace["image"], transforms.PRESETS["imagenet_train"], seed=0)
-    assert torch.equal(namespace["output"], drawn.output)
 
 
 def test_the_tensor_tab_shows_every_step_and_a_histogram():

@@ -38,4 +38,3 @@ def take(target: str) -> Any | None:
 class HandedPipeline:
     compose: Any  # a torchvision.transforms.v2.Compose, ready to apply
     description: str  # the pipeline as JSON, for display
-

@@ -50,7 +50,8 @@ def keep_widget_state(*, skip: tuple[str, ...] = ()) -> None:
     """Keep the values of this page's widgets that are not drawn in this run (another section
     is open): Streamlit drops a widget's state when it is not drawn, unless it is set anew."""
     for key in list(st.session_state):
-        if key.startswith("tensors_") and key not in skip:
+        # Download buttons ("tensors_code_*") hold no value and refuse assignment.
+        if key.startswith("tensors_") and not key.startswith("tensors_code_") and key not in skip:
             st.session_state[key] = st.session_state[key]
 
 
@@ -331,7 +332,7 @@ def show_tensor(
     """
     tensor = tensor.detach().cpu()
     if tensor.dim() == 0:
-        st.code(_format_value(tensor.item()), language="text")
+        st.text(_format_value(tensor.item()))
         return
     if tensor.dim() <= 2:
         _show_matrix(_as_matrix(tensor), _as_matrix(marks), key=key, heatmap=heatmap)

@@ -97,6 +97,9 @@ class RunSetup:
     test_count: int
     augmentation: str  # "none", "standard" or "pipeline"
     source: str  # "cifar10" or "folder"
+    subset: int = 0  # training images drawn (before the validation hold-out)
+    validation_fraction: float = 0.0
+    data_root: str = ""  # CIFAR-10's root or the image folder
 
 
 @dataclasses.dataclass(frozen=True)
@@ -297,120 +300,3 @@ def available_devices() -> list[str]:
     if torch.backends.mps.is_available():
         devices.append("mps")
     return [*devices, "cpu"]
-
-
-def model_code(name: str) -> str:
-    """The code that builds network `name` and prints its layer table."""
-    return f"""\
-from core.nets import build, summarize  # this app's networks: core/nets.py
-
-model = build({name!r}, num_classes=10)
-summary = summarize(model, input_shape=(1, 3, 32, 32))
-for row in summary.rows:
-    print(row.name, row.kind, row.output_shape, row.params)
-print(f"{{summary.total_params:,}} parameters")
-"""
-
-
-def training_code(
-    name: str,
-    settings: TrainConfig,
-    *,
-    data_dir: str = "data",
-    subset: int = 5000,
-    folder: str | None = None,
-    mean: tuple[float, ...] = CIFAR10_MEAN,
-    std: tuple[float, ...] = CIFAR10_STD,
-    classes: int = 10,
-) -> str:
-    """A plain PyTorch script (torchvision's CIFAR10 or ImageFolder, a DataLoader, the usual
-    loop) that trains network `name` with `settings`."""
-    if folder is None:
-        dataset = f"CIFAR10({data_dir!r}, train=True, transform=train_transform)"
-        resize = ""
-    else:
-        dataset = f"ImageFolder({folder!r}, transform=train_transform)"
-        resize = "v2.Resize((32, 32)), "
-    augment = (
-        "v2.RandomCrop(32, padding=4), v2.RandomHorizontalFlip(), "
-        if settings.augmentation == "standard"
-        else ""
-    )
-    if settings.optimizer == "adam":
-        optimizer = (
-            f"torch.optim.Adam(model.parameters(), lr={settings.learning_rate}, "
-            f"weight_decay={settings.weight_decay})"
-        )
-    else:
-        optimizer = (
-            f"torch.optim.SGD(model.parameters(), lr={settings.learning_rate}, momentum=0.9, "
-            f"nesterov=True, weight_decay={settings.weight_decay})"
-        )
-    schedulers = {
-        "none": "torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)",
-        "step": "torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, total_steps // 3), "
-        "gamma=0.1)",
-        "cosine": "torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)",
-        "onecycle": f"torch.optim.lr_scheduler.OneCycleLR(optimizer, "
-        f"max_lr={settings.learning_rate}, total_steps=total_steps)",
-    }
-    return f"""\
-import torch
-from torch import nn
-from torch.utils.data import DataLoader, Subset
-from torchvision.datasets import CIFAR10, ImageFolder
-from torchvision.transforms import v2
-
-from core.nets import build  # this app's networks: core/nets.py
-
-MEAN = {tuple(round(value, 4) for value in mean)}
-STD = {tuple(round(value, 4) for value in std)}
-device = torch.device({settings.device!r})
-torch.manual_seed({settings.seed})
-
-train_transform = v2.Compose([
-    v2.ToImage(), {resize}{augment}v2.ToDtype(torch.float32, scale=True), v2.Normalize(MEAN, STD)
-])
-train_set = {dataset}
-train_set = Subset(train_set, torch.randperm(len(train_set))[:{subset}].tolist())
-loader = DataLoader(train_set, batch_size={settings.batch_size}, shuffle=True)
-
-model = build({name!r}, num_classes={classes}).to(device)
-optimizer = {optimizer}
-total_steps = {settings.epochs} * len(loader)
-scheduler = {schedulers[settings.schedule]}
-loss_function = nn.CrossEntropyLoss()
-
-for epoch in range({settings.epochs}):
-    model.train()
-    total_loss = 0.0
-    for images, labels in loader:
-        images, labels = images.to(device), labels.to(device)
-        optimizer.zero_grad()
-        loss = loss_function(model(images), labels)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        total_loss += loss.item() * len(labels)
-    print(f"epoch {{epoch + 1}}: loss {{total_loss / len(train_set):.3f}}")
-"""
-
-
-def evaluation_code(*, data_dir: str = "data", test_size: int = 2000) -> str:
-    """Evaluation of `model` (from the training code) on `test_size` CIFAR-10 test images."""
-    return f"""\
-test_transform = v2.Compose([
-    v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(MEAN, STD)
-])
-test_set = CIFAR10({data_dir!r}, train=False, transform=test_transform)
-test_set = Subset(test_set, torch.randperm(len(test_set))[:{test_size}].tolist())
-confusion = torch.zeros(10, 10, dtype=torch.int64)  # rows: true class, columns: predicted
-model.eval()
-with torch.inference_mode():
-    for images, labels in DataLoader(test_set, batch_size=500):
-        predicted = model(images.to(device)).argmax(1).cpu()
-        confusion += torch.bincount(labels * 10 + predicted, minlength=100).reshape(10, 10)
-accuracy = confusion.diag().sum() / confusion.sum()
-per_class = confusion.diag() / confusion.sum(1)
-print(f"test accuracy {{accuracy:.1%}}")
-"""
