@@ -129,8 +129,10 @@ if job.active:
 
 # 3. Each target: the file, the code that makes it and the code that loads it -------------
 st.header(t("deploy.targets_header"))
-lang = job.language
+lang = language()
 done = [format for format, row in job.rows.items() if row.exported is not None]
+if not done:
+    st.stop()
 for tab, format in zip(st.tabs([t(f"deploy.format_{f}") for f in done]), done, strict=True):
     exported = job.rows[format].exported
     key = f"deploy_{format}"
