@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from core import deploy, models, training
-from core.trained import TrainedModel
+from core.trained import TrainedModel, state_dict_file
 from tests.corpus import load_cifar_npz
 
 IMAGES = 64
@@ -129,6 +129,8 @@ def test_each_format_reloads_with_its_own_runtime_and_agrees_on_real_images(
 def test_a_trained_net_is_offered_every_target_and_lite0_all_but_two(subject):
     assert subject.formats == deploy.FORMATS
     assert subject.file_name("executorch") == "resnet-8_xnnpack.pte"
+    # Classify's code for a trained model reads the state_dict file this page offers.
+    assert subject.file_name("state_dict") == state_dict_file("ResNet-8")
     lite0 = deploy.Subject(
         title="Lite0",
         slug="efficientnet_lite0",

@@ -67,7 +67,7 @@ def test_a_tiny_run_shows_curves_evaluation_and_is_kept_for_other_pages(cifar10_
 
     # The finished run is on the Classify and Deploy pages without another click, kept once.
     assert any("ready on the Classify and Deploy pages" in ok.value for ok in at.success)
-    assert any(link.proto.page.endswith("deploy.py") for link in at.get("page_link"))
+    assert any("on the Deploy page" in link.proto.label for link in at.get("page_link"))
     at.run()
     (trained,) = at.session_state[state.TRAINED_MODELS].values()
     assert isinstance(trained, TrainedModel)
