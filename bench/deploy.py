@@ -68,9 +68,7 @@ def main() -> None:
         )
         per_image = baseline.seconds_per_image * 1e3
         print(f"eager: {per_image:.3f} ms/image, load {eager_load * 1e3:.0f} ms")
-        print(
-            "| target | file size | load (× eager) | ms / image (× eager) | max |Δ| | same top-1 |"
-        )
+        print("| target | file size | load (× eager) | ms / image (× eager) | max abs Δ | top-1 |")
         print("| --- | ---: | ---: | ---: | ---: | ---: |")
         for format in subject.formats:
             exported = deploy.export(format, subject, folder=pathlib.Path(folder))
