@@ -4,6 +4,7 @@ the preprocessing it was trained with."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import torch
 
@@ -28,3 +29,13 @@ class TrainedModel:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     image_size: int
+
+
+def file_stem(net: str) -> str:
+    """How the files exported from a trained `net` are named: "ResNet-8" -> "resnet-8"."""
+    return re.sub(r"[^a-z0-9]+", "-", net.lower()).strip("-") or "model"
+
+
+def state_dict_file(net: str) -> str:
+    """The state_dict file the Deploy page offers for a trained `net`: "resnet-8_state_dict.pt"."""
+    return f"{file_stem(net)}_state_dict.pt"

@@ -3,7 +3,7 @@ import copy
 import pandas as pd
 import streamlit as st
 
-from core import config, export, feedback, nets, snippets, training, workers
+from core import config, feedback, nets, snippets, training, workers
 from core.datasets import DatasetError
 from core.device import available_devices
 from core.errors import PlaygroundError
@@ -429,36 +429,11 @@ with st.expander(t("train.evaluate_code_header")):
             key="train_code_evaluate",
         )
 
-# 6. Deploy --------------------------------------------------------------------------------
+# 6. Deploy: the finished run is offered to Classify and Deploy without another click -------
 st.header(t("train.deploy_header"))
-if not run.exports and st.button(t("train.export"), key="train_export", type="primary"):
-    with st.spinner(t("train.exporting")):
-        run.exports.update(runs.export_all(run, checked=config.EXPORT_CHECKED_IMAGES))
-if run.exports:
-    columns = st.columns(3)
-    for column, kind in zip(columns, export.FILE_NAMES, strict=True):
-        column.download_button(
-            t(f"train.download_{kind}"),
-            data=run.exports[kind],
-            file_name=export.FILE_NAMES[kind],
-            mime="application/octet-stream",
-            key=f"train_download_{kind}",
-        )
-    check: export.OnnxCheck = run.exports["check"]
-    left, right = st.columns(2)
-    left.metric(t("train.max_difference"), f"{check.max_abs_difference:.2e}")
-    right.metric(t("train.top1_agreement"), f"{check.top1_agreements} / {check.images}")
-    if check.all_agree:
-        st.success(t("train.onnx_agrees", images=check.images), icon=":material/check_circle:")
-    else:
-        st.warning(t("train.onnx_disagrees", images=check.images - check.top1_agreements))
-    st.subheader(t("train.load_code_header"))
-    tabs = st.tabs([t(f"train.download_{kind}") for kind in export.FILE_NAMES])
-    for tab, kind in zip(tabs, export.FILE_NAMES, strict=True):
-        tab.code(run.exports[f"code_{kind}"], language="python")
-
-if st.button(t("train.use_in_classify"), key="train_use"):
-    name = t(
+kept_key = f"train_kept_{run.id}"  # this page's record: keep each run once, in any language
+if kept_key not in st.session_state:
+    st.session_state[kept_key] = t(
         "train.trained_name",
         net=run.setup.net,
         source=t(f"train.source_{run.setup.source}"),
@@ -467,7 +442,7 @@ if st.button(t("train.use_in_classify"), key="train_use"):
     )
     state.keep_trained_model(
         TrainedModel(
-            name=name,
+            name=st.session_state[kept_key],
             net=run.setup.net,
             module=copy.deepcopy(result.model).cpu().eval(),
             categories=evaluation.categories,
@@ -476,7 +451,6 @@ if st.button(t("train.use_in_classify"), key="train_use"):
             image_size=32,
         )
     )
-    st.success(t("train.used_in_classify", name=name), icon=":material/check_circle:")
-    st.page_link(
-        "pages/classify.py", label=t("train.open_classify"), icon=":material/arrow_forward:"
-    )
+st.success(t("deploy.train_kept", name=st.session_state[kept_key]), icon=":material/check_circle:")
+st.page_link("pages/deploy.py", label=t("deploy.train_link"), icon=":material/rocket_launch:")
+st.page_link("pages/classify.py", label=t("train.open_classify"), icon=":material/arrow_forward:")

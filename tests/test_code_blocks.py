@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import export, models
+from core import deploy, models
 from core.trained import TrainedModel
 from tests import corpus
 from tests.test_app import APP, TIMEOUT_S
@@ -325,7 +325,7 @@ def _metric(at: AppTest, label: str) -> str:
 
 @pytest.mark.slow
 def test_a_tiny_training_run_and_its_model_in_classify_print_what_the_pages_show(
-    environment, cifar10_root, lang="en"
+    environment, cifar10_root, tmp_path_factory, lang="en"
 ):
     at = open_page("pages/train.py", lang=lang, prepare=_with_data(cifar10_root))
     at.number_input(key="train_subset").set_value(100)
@@ -341,12 +341,10 @@ def test_a_tiny_training_run_and_its_model_in_classify_print_what_the_pages_show
     assert before[1].code == after[-1].code
     accuracy = _metric(at, catalog(lang)["train.test_accuracy"])  # as shown: "41.7%"
     trained_images = _metric(at, catalog(lang)["train.trained_images"])
-    at.button(key="train_use").click().run()
-    (trained,) = state_models(at).values()
-    files = {
-        **_samples(),
-        export.FILE_NAMES["state_dict"]: export.state_dict_bytes(trained.module),
-    }
+    (trained,) = state_models(at).values()  # kept when the run finished
+    subject = deploy.from_trained(trained)
+    state_dict = deploy.export("state_dict", subject, folder=tmp_path_factory.mktemp("deploy"))
+    files = {**_samples(), state_dict.path.name: state_dict.path.read_bytes()}
     at.switch_page("pages/classify.py")
     at.run()
     at.selectbox(key="classify_model").set_value(f"trained:{trained.name}").run()

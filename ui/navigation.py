@@ -21,5 +21,6 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("datasets", "pages/datasets.py", ":material/photo_library:", "data"),
     PageSpec("transforms", "pages/transforms.py", ":material/tune:", "data"),
     PageSpec("train", "pages/train.py", ":material/model_training:", "build"),
+    PageSpec("deploy", "pages/deploy.py", ":material/rocket_launch:", "build"),
     PageSpec("serve", "pages/serve.py", ":material/hub:", "build"),
 )

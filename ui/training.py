@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from core import config, export, workers
+from core import config, workers
 from core.errors import PlaygroundError
 from core.nets import ModelSummary, build, summarize
 from core.training import (
@@ -30,7 +30,6 @@ from core.training import (
     from_cifar,
     from_image_folder,
     split,
-    to_inputs,
 )
 from core.workers import TrainingJob, TrainingRequest, check_request
 from ui.datasets import cifar10
@@ -316,20 +315,3 @@ def per_class_figure(evaluation: Evaluation, *, accuracy_label: str) -> go.Figur
     return figure
 
 
-def export_all(run: TrainingRun, *, checked: int) -> dict[str, object]:
-    """Every deployable file of a finished run, the ONNX Runtime check on `checked` of its test
-    images, and the code that loads each file."""
-    model, setup = run.result.model, run.setup
-    onnx = export.onnx_bytes(model)
-    inputs = to_inputs(run.test_set.images[:checked], mean=setup.mean, std=setup.std)
-    files: dict[str, object] = {
-        "state_dict": export.state_dict_bytes(model),
-        "torchscript": export.torchscript_bytes(model),
-        "onnx": onnx,
-        "check": export.check_onnx(onnx, model, inputs),
-    }
-    for kind in export.FILE_NAMES:
-        files[f"code_{kind}"] = export.load_code(
-            kind, net=setup.net, categories=setup.categories, mean=setup.mean, std=setup.std
-        )
-    return files

@@ -8,11 +8,10 @@ Preprocessing is the model's one `Preprocessing` record (for a trained model
 
 from __future__ import annotations
 
-from core.export import FILE_NAMES
 from core.models import ModelRecord, Preprocessing, trained_preprocessing
 from core.snippets._text import comment
 from core.snippets.nets import CLASS_NAMES, net_code, net_imports
-from core.trained import TrainedModel
+from core.trained import TrainedModel, state_dict_file
 
 _LITE0_MODEL = """\
 import timm
@@ -94,8 +93,8 @@ def _model_part(record: ModelRecord, trained: TrainedModel | None, language: str
             + "\n\n"
             + _TRAINED_MODEL.format(
                 class_name=CLASS_NAMES[trained.net],
-                state_dict=say("trained_state_dict", file=FILE_NAMES["state_dict"]),
-                file=FILE_NAMES["state_dict"],
+                state_dict=say("trained_state_dict", file=state_dict_file(trained.net)),
+                file=state_dict_file(trained.net),
                 categories=list(trained.categories),
             )
         )
@@ -156,7 +155,7 @@ def classification_code(
         image_path: the photo's file name as the page names it (the sample's or the upload's).
         top_k: how many classes the page lists.
         trained: the model trained on the Train page; the code then loads the state_dict file
-            the Train page exports (`core.export.FILE_NAMES["state_dict"]`) into its class.
+            the Deploy page exports (`core.trained.state_dict_file(net)`) into its class.
         language: the UI language of the comments.
     """
     return (
