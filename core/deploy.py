@@ -194,6 +194,19 @@ def _write_torchscript(subject: Subject, path: pathlib.Path) -> None:
     torch.jit.save(torch.jit.trace(_cpu_copy(subject.module), _example(subject, 1)), path)
 
 
+def torchscript_bytes(module: nn.Module, *, image_size: int) -> bytes:
+    """`module` traced on a (1, 3, S, S) input and saved (the serving bundle's model file).
+
+    TorchScript's deprecation warnings are the Deploy page's to show; here they are expected.
+    """
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        example = torch.zeros(1, 3, image_size, image_size)
+        torch.jit.save(torch.jit.trace(_cpu_copy(module), example), buffer)
+    return buffer.getvalue()
+
+
 def _write_onnx(subject: Subject, path: pathlib.Path) -> None:
     torch.onnx.export(
         _cpu_copy(subject.module),

@@ -12,7 +12,7 @@ import zipfile
 
 from torch import nn
 
-from core import export
+from core import deploy
 from core.models import ModelRecord
 
 MODEL_FILE = "model_torchscript.pt"
@@ -256,7 +256,7 @@ def bundle_zip(
     of this app. The model is traced to TorchScript at the record's crop size."""
     files = {
         APP_FILE: serve_app_code(record, language=language).encode("utf-8"),
-        MODEL_FILE: export.torchscript_bytes(module, image_size=record.preprocessing.crop_size),
+        MODEL_FILE: deploy.torchscript_bytes(module, image_size=record.preprocessing.crop_size),
         CATEGORIES_FILE: json.dumps(list(record.meta.categories), ensure_ascii=False).encode(
             "utf-8"
         ),

@@ -15,6 +15,7 @@ from ui import state
 from ui.code import show_code
 from ui.frame import require_frame
 from ui.i18n import error_text, language, show_error, t
+from ui.progress import byte_progress
 
 require_frame()
 
@@ -33,25 +34,17 @@ def offer_download(root: pathlib.Path) -> None:
     st.caption(t("datasets.download_help", root=str(root)))
     if not st.button(t("datasets.download", size=f"{size_mb:.0f}"), key="datasets_download"):
         return
-    bar = st.progress(0.0, text=t("datasets.downloading", received="0.0", total=f"{size_mb:.1f}"))
-    shown = {"percent": -1}
-
-    def report(received: int, expected: int | None) -> None:
-        total = expected or core_datasets.CIFAR10_ARCHIVE_BYTES
-        percent = min(100, received * 100 // total)
-        if percent != shown["percent"]:  # one update per percent, not per chunk
-            shown["percent"] = percent
-            text = t(
-                "datasets.downloading", received=f"{received / MB:.1f}", total=f"{total / MB:.1f}"
-            )
-            bar.progress(percent / 100, text=text)
-
     try:
-        core_datasets.download_cifar10(
-            root, url=core_datasets.CIFAR10_URL, md5=CIFAR10.tgz_md5, progress=report
-        )
+        with byte_progress(
+            expected=core_datasets.CIFAR10_ARCHIVE_BYTES,
+            text=lambda received, total: t(
+                "datasets.downloading", received=f"{received / MB:.1f}", total=f"{total / MB:.1f}"
+            ),
+        ) as report:
+            core_datasets.download_cifar10(
+                root, url=core_datasets.CIFAR10_URL, md5=CIFAR10.tgz_md5, progress=report
+            )
     except PlaygroundError as error:  # DownloadError for the transfer, DatasetError for the archive
-        bar.empty()
         show_error(error)
         return
     st.rerun()

@@ -6,7 +6,6 @@ from core.errors import PlaygroundError
 from ui import deploy as jobs
 from ui import state
 from ui.code import show_code
-from ui.datasets import data_dir
 from ui.frame import require_frame
 from ui.i18n import language, show_error, t
 from ui.models import classifier
@@ -39,7 +38,7 @@ if choice == REGISTRY_CHOICE:
         subject = deploy.from_classifier(classifier(models.DEFAULT_MODEL))
     except PlaygroundError as error:
         show_error(error)
-        st.stop()
+        state.stop()
     st.caption(t("deploy.registry_note"))
 else:
     subject = deploy.from_trained(trained[choice])
@@ -57,7 +56,7 @@ if st.button(t("deploy.run"), type="primary", key="deploy_run", disabled=running
     job = jobs.DeployJob(
         subject,
         formats=tuple(f for f in subject.formats if f in formats),
-        images=jobs.check_images(subject, str(data_dir())),
+        images=jobs.check_images(subject, str(state.data_dir())),
         folder=jobs.session_folder(),
         language=language(),
     )
@@ -66,7 +65,7 @@ if st.button(t("deploy.run"), type="primary", key="deploy_run", disabled=running
     st.rerun()
 if job is None:
     st.info(t("deploy.not_run"), icon=":material/flag:")
-    st.stop()
+    state.stop()
 
 
 # 2. Results, polled while the job runs ----------------------------------------------------
@@ -125,14 +124,14 @@ st.fragment(show_status, run_every=jobs.POLL_SECONDS if running else None)()
 if job.failure is not None:
     raise job.failure
 if job.active:
-    st.stop()
+    state.stop()
 
 # 3. Each target: the file, the code that makes it and the code that loads it -------------
 st.header(t("deploy.targets_header"))
 lang = language()
 done = [format for format, row in job.rows.items() if row.exported is not None]
 if not done:
-    st.stop()
+    state.stop()
 for tab, format in zip(st.tabs([t(f"deploy.format_{f}") for f in done]), done, strict=True):
     exported = job.rows[format].exported
     key = f"deploy_{format}"

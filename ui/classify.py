@@ -22,6 +22,7 @@ from core.models import (
     preprocessing_steps,
 )
 from ui.i18n import t
+from ui.progress import byte_progress
 
 if TYPE_CHECKING:
     from core.cam import CamResult
@@ -144,20 +145,12 @@ def download_weights(record: ModelRecord) -> bool:
     label = t("classify.download_button", size=f"{record.meta.file_size_mb:.1f}")
     if not st.button(label, key="classify_download", type="primary"):
         return False
-    bar = st.progress(0.0, text=t("classify.downloading", model=record.title))
-    shown = {"percent": -1}
-
-    def report(received: int, total: int | None) -> None:
-        expected = total or int((record.meta.file_size_mb or 0) * 1e6) or None
-        fraction = min(received / expected, 1.0) if expected else 0.0
-        percent = int(fraction * 100)
-        if percent != shown["percent"]:  # one websocket message per percent, not per chunk
-            shown["percent"] = percent
-            megabytes = {"received": received / 1e6, "total": (expected or 0) / 1e6}
-            bar.progress(fraction, text=t("classify.download_progress", **megabytes))
-
-    try:
+    expected = int((record.meta.file_size_mb or 0) * 1e6) or None
+    with byte_progress(
+        expected=expected,
+        text=lambda received, total: t(
+            "classify.download_progress", received=received / 1e6, total=total / 1e6
+        ),
+    ) as report:
         downloads.download(record.weights, progress=report)
-    finally:
-        bar.empty()  # a failed download leaves its error, not a half-full bar
     return True
