@@ -115,6 +115,7 @@ MAX_LIVE_DEPLOYMENTS = 2  # served models per app process, over all sessions
 MAX_REPLICAS = 4
 REPLICA_CPUS = 0.25  # each replica's CPU share: MAX_LIVE_DEPLOYMENTS × MAX_REPLICAS × it ≤ CPUs
 SERVE_REQUEST_TIMEOUT_S = 30.0
+RAY_STOP_GRACE_S = 15.0  # Ray's processes still running this long after shutdown are killed
 RAY_START_ATTEMPTS = 3  # Ray allows its raylet 30 s to come up; a loaded machine may need more
 
 # Distributed training (torchrun launched from the Serve & scale page).

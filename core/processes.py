@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import time
 
 
 def _stat_fields(pid: int) -> list[str]:
@@ -36,3 +38,23 @@ def alive(pid: int) -> bool:
         return _stat_fields(pid)[0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def command_line(pid: int) -> str:
+    """Process `pid`'s command line, words joined by spaces ("" when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+
+
+def end(pids: tuple[int, ...], *, grace_s: float) -> None:
+    """Wait up to `grace_s` for `pids` to exit, then kill those still running."""
+    deadline = time.monotonic() + grace_s
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in pids:
+        if alive(pid):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)

@@ -152,7 +152,6 @@ class ServeHost:
         self._release = threading.Event()
         self._owner: threading.Thread | None = None
         self._names: set[str] = set()
-        self.process_ids: tuple[int, ...] = ()  # Ray's own processes, once started
 
     @property
     def started(self) -> bool:
@@ -195,7 +194,6 @@ class ServeHost:
                     f"Ray did not start: {error}. Close other Ray programs and try again.",
                     reason=str(error)[:300],
                 ) from error
-            self.process_ids = processes.descendants(os.getpid())
             self._started = True
 
     def _own_ray(self, ready: list[BaseException | None], started: threading.Event) -> None:
@@ -308,11 +306,19 @@ class ServeHost:
             import ray
             from ray import serve
 
+            # Ray's own processes below this one (GCS, raylet, workers), not a training run's.
+            started_by_ray = tuple(
+                pid
+                for pid in processes.descendants(os.getpid())
+                if "ray" in processes.command_line(pid).lower()
+            )
             with contextlib.suppress(Exception):
                 serve.shutdown()
             ray.shutdown()
             self._release.set()
             self._owner.join(10)
+            # ray.shutdown() asks them to stop; on a busy machine some linger: wait, then kill.
+            processes.end(started_by_ray, grace_s=config.RAY_STOP_GRACE_S)
             self._names.clear()
             self._started = False
 

@@ -98,7 +98,9 @@ def shown_numbers(at: AppTest) -> list[Number]:
         texts += [element.value for element in at.get(kind)]
     texts += [str(element.value) for element in at.metric]
     texts += [block.value for block in at.code if block.language != "python"]
-    texts += [element.proto.body for element in at.get("html")]  # the Datasets grid
+    texts += [element.proto.body for element in at.get("html")]
+    # The Datasets grid: a clickable component whose data is the tiles' HTML.
+    texts += [json.loads(grid.proto.json) for grid in at.get("bidi_component")]
     texts += [caption for image in at.image for caption in image.captions]
     for frame in [*at.dataframe, *at.table]:
         value = frame.value
@@ -340,7 +342,7 @@ def test_a_tiny_training_run_and_its_model_in_classify_print_what_the_pages_show
     # The block beside the settings and the one under the evaluation are the same run.
     assert before[1].code == after[-1].code
     accuracy = _metric(at, catalog(lang)["train.test_accuracy"])  # as shown: "41.7%"
-    trained_images = _metric(at, catalog(lang)["train.trained_images"])
+    trained_images = _metric(at, catalog(lang)["train_feedback.presentations"])
     (trained,) = state_models(at).values()  # kept when the run finished
     subject = deploy.from_trained(trained)
     state_dict = deploy.export("state_dict", subject, folder=tmp_path_factory.mktemp("deploy"))
@@ -348,6 +350,8 @@ def test_a_tiny_training_run_and_its_model_in_classify_print_what_the_pages_show
     at.switch_page("pages/classify.py")
     at.run()
     at.selectbox(key="classify_model").set_value(f"trained:{trained.name}").run()
+    at.session_state["classify_tabs"] = catalog(lang)["classify.tab_why"]  # Grad-CAM runs when open
+    at.run()
     classify = python_blocks(at, f"classify-trained-{lang}", files=files)
     assert len(classify) == 2  # the Why tab's Grad-CAM and the Code tab's prediction
     shown_top = _top_lines(at)
@@ -382,6 +386,8 @@ def _printed_top(stdout: str) -> list[tuple[str, str]]:
 @pytest.mark.slow
 def test_the_default_classify_code_and_grad_cam_print_what_the_page_shows(environment, lang="en"):
     at = open_page("pages/classify.py", lang=lang)
+    at.session_state["classify_tabs"] = catalog(lang)["classify.tab_why"]  # Grad-CAM runs when open
+    at.run()
     blocks = python_blocks(at, f"classify-lite0-{lang}", files=_samples())
     assert len(blocks) == 2
     assert "GradCAM(model, target_layer=" in blocks[0].code

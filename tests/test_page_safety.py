@@ -58,7 +58,9 @@ def datasets_folder_page() -> AppTest:
 
 
 def grid_shown(at: AppTest) -> bool:
-    return any('class="dataset-grid"' in block.proto.body for block in at.html)
+    """Whether the Datasets grid (a clickable component holding the tiles' HTML) is drawn."""
+    bodies = [json.loads(grid.proto.json) for grid in at.get("bidi_component")]
+    return any('class="dataset-grid"' in body for body in bodies)
 
 
 # --- The filesystem: only the roots -------------------------------------------------------------

@@ -26,6 +26,11 @@ SAME_IN_BOTH = {
     "tensors.meta_numel",
     "tensors.none",
     "why.onnx",
+    "serve.curl_tab",
+    "serve.ddp_model_name",
+    "deploy.format_torchscript",
+    "deploy.format_onnx",
+    "deploy.format_hub",
 }
 
 
