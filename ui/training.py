@@ -313,5 +313,3 @@ def per_class_figure(evaluation: Evaluation, *, accuracy_label: str) -> go.Figur
     figure.update_yaxes(range=[0, 1], tickformat=".0%", title_text=accuracy_label)
     figure.update_layout(height=320, margin={"t": 20, "b": 40, "l": 40, "r": 20})
     return figure
-
-
