@@ -3,6 +3,7 @@ import streamlit as st
 from core import config, ddp, models, nets, samples, serve_bundle, serving, training
 from core.datasets import DatasetError
 from core.errors import PlaygroundError
+from ui import datasets as ui_datasets
 from ui import folders as ui_folders
 from ui import serving as hosting
 from ui import state
@@ -202,11 +203,11 @@ try:
         images = runs.cifar_images(str(state.data_dir()), True)
     else:
         images = runs.folder_images(folder, ui_folders.roots())
-except DatasetError:
-    st.info(t("train.cifar_missing", root=str(state.data_dir())), icon=":material/inventory_2:")
-    st.page_link(
-        "pages/datasets.py", label=t("train.open_datasets"), icon=":material/arrow_forward:"
-    )
+except DatasetError as error:
+    if source == "cifar10":
+        ui_datasets.say_cifar_missing()
+    else:  # a folder's own problem, not a missing download
+        show_error(error)
     state.stop()
 except PlaygroundError as error:
     show_error(error)

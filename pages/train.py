@@ -8,6 +8,7 @@ from core.datasets import DatasetError
 from core.device import available_devices
 from core.errors import PlaygroundError
 from core.trained import TrainedModel
+from ui import datasets as ui_datasets
 from ui import folders as ui_folders
 from ui import state
 from ui import training as runs
@@ -74,13 +75,10 @@ try:
         train_images, test_images = runs.folder_split(folder, ui_folders.roots())
         ui_folders.warn_unreadable(runs.folder_images(folder, ui_folders.roots()).unreadable)
 except DatasetError as error:
-    if source != "cifar10":  # a folder's own problem, not a missing download
+    if source == "cifar10":
+        ui_datasets.say_cifar_missing()
+    else:  # a folder's own problem, not a missing download
         show_error(error)
-        state.stop()
-    st.info(t("train.cifar_missing", root=str(state.data_dir())), icon=":material/inventory_2:")
-    st.page_link(
-        "pages/datasets.py", label=t("train.open_datasets"), icon=":material/arrow_forward:"
-    )
     state.stop()
 except PlaygroundError as error:
     show_error(error)

@@ -15,7 +15,8 @@ from torchvision.datasets import CIFAR10
 
 from core import datasets as core_datasets
 from core.datasets import load_cifar10
-from ui.i18n import catalog, language
+from ui import state
+from ui.i18n import catalog, language, t
 
 GRID_KEY = "datasets_grid"
 GRID_CELL_PX = 64  # each thumbnail's on-screen side
@@ -146,3 +147,12 @@ def clickable_grid(body: str, *, on_click) -> None:
             on_click(int(index))
 
     _grid_component(data=body, key=GRID_KEY, on_clicked_change=clicked)
+
+
+def say_cifar_missing() -> None:
+    """CIFAR-10 is not in this session's data dir yet: say where it was looked for, and link to
+    the Datasets page, which downloads it."""
+    st.info(t("train.cifar_missing", root=str(state.data_dir())), icon=":material/inventory_2:")
+    st.page_link(
+        "pages/datasets.py", label=t("train.open_datasets"), icon=":material/arrow_forward:"
+    )
