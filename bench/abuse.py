@@ -19,7 +19,6 @@ import io
 import json
 import os
 import pathlib
-import socket
 import struct
 import subprocess
 import sys
@@ -31,6 +30,9 @@ import urllib.request
 import zipfile
 
 from PIL import Image
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+from bench.common import free_port, streamlit_command
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -44,12 +46,6 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # --- the server and its process figures --------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -89,17 +85,7 @@ class PeakRss:
 def server(folder_root: pathlib.Path, log: pathlib.Path):
     port = free_port()
     env = {**os.environ, "TORCH_PLAYGROUND_FOLDER_ROOTS": str(folder_root)}
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "streamlit_app.py",
-        "--server.headless=true",
-        f"--server.port={port}",
-        "--server.address=127.0.0.1",  # loopback only
-        "--browser.gatherUsageStats=false",
-    ]
+    command = streamlit_command(port)
     with open(log, "w") as output:
         process = subprocess.Popen(
             command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env=env

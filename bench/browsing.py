@@ -9,7 +9,6 @@ import io
 import os
 import pathlib
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,8 @@ import urllib.request
 from collections.abc import Iterator
 
 from PIL import Image
+
+from bench.common import free_port, streamlit_command
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -31,12 +32,6 @@ def stop_cleanly_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @dataclasses.dataclass
 class Server:
     name: str  # OURS or PEER
@@ -47,17 +42,7 @@ class Server:
 
 def command(name: str, port: int) -> list[str]:
     if name == OURS:
-        return [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "streamlit_app.py",
-            "--server.headless=true",
-            f"--server.port={port}",
-            "--server.address=127.0.0.1",
-            "--browser.gatherUsageStats=false",
-        ]
+        return streamlit_command(port)
     return [sys.executable, "bench/gradio_peer.py", f"--port={port}"]
 
 

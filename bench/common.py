@@ -8,6 +8,8 @@ the app never runs in (it was 5-10x slower there on this 2-core machine under lo
 from __future__ import annotations
 
 import argparse
+import socket
+import sys
 import threading
 from collections.abc import Callable
 from typing import TypeVar
@@ -40,3 +42,25 @@ def arguments(description: str, *, rounds: int) -> argparse.ArgumentParser:
         "--rounds", type=int, default=rounds, help=f"interleaved rounds (default {rounds})"
     )
     return parser
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback address (benches serve on 127.0.0.1 only)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def streamlit_command(port: int) -> list[str]:
+    """`streamlit run` of this app on 127.0.0.1:`port`, headless (run it from the project root)."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "streamlit_app.py",
+        "--server.headless=true",
+        f"--server.port={port}",
+        "--server.address=127.0.0.1",  # loopback only
+        "--browser.gatherUsageStats=false",
+    ]
