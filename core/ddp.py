@@ -32,7 +32,7 @@ CHECKPOINT_FILE = "checkpoint.pt"
 RDZV_PORT = 29400
 IMAGE_SIZE = 32
 
-_PARAMETERS_LINE = re.compile(r"^rank (\d+): parameters ([0-9a-f]{16})$")
+_PARAMETERS_LINE = re.compile(r"rank (\d+): parameters ([0-9a-f]{16})")
 _EPOCH_LINE = re.compile(r"^epoch (\d+): loss ([0-9.]+).*, (\d+) images in ([0-9.]+) s$")
 
 
@@ -255,14 +255,15 @@ def main():
             seconds = time.perf_counter() - started
             print(
                 f"epoch {{epoch + 1}}: loss {{loss_mean:.4f}} step {{step}}/{{total_steps}}, "
-                f"{{int(totals[1])}} images in {{seconds:.2f}} s"
+                f"{{int(totals[1])}} images in {{seconds:.2f}} s",
+                flush=True,
             )
         if step == total_steps:
             break
 
     # {notes["fingerprint"]}
     weights = b"".join(p.detach().cpu().numpy().tobytes() for p in model.module.parameters())
-    print(f"rank {{rank}}: parameters {{hashlib.sha256(weights).hexdigest()[:16]}}")
+    print(f"rank {{rank}}: parameters {{hashlib.sha256(weights).hexdigest()[:16]}}", flush=True)
     if rank == 0:
         torch.save(
             {{
@@ -276,7 +277,7 @@ def main():
             }},
             args.checkpoint,
         )
-        print(f"saved {{args.checkpoint}}")
+        print(f"saved {{args.checkpoint}}", flush=True)
     dist.destroy_process_group()
 
 
@@ -287,12 +288,8 @@ if __name__ == "__main__":
 
 def parameter_hashes(log: str) -> dict[int, str]:
     """Each rank's `rank R: parameters <hash>` line of a run's log, by rank."""
-    found = {}
-    for line in log.splitlines():
-        match = _PARAMETERS_LINE.match(line.strip())
-        if match:
-            found[int(match.group(1))] = match.group(2)
-    return found
+    # Searched in the whole log, not line by line: two ranks writing at once can share a line.
+    return {int(match.group(1)): match.group(2) for match in _PARAMETERS_LINE.finditer(log)}
 
 
 def epoch_losses(log: str) -> list[float]:
@@ -355,7 +352,9 @@ class TorchrunJob:
         self.stopped = False
         # The cores shared out between the processes (torchrun alone would give each one).
         threads = str(max(1, (os.cpu_count() or 1) // nproc))
-        environment = {**os.environ, "OMP_NUM_THREADS": threads, "PYTHONUNBUFFERED": "1"}
+        # No PYTHONUNBUFFERED: it splits each print into two writes and lets ranks' lines
+        # interleave. The script flushes its own whole lines instead.
+        environment = {**os.environ, "OMP_NUM_THREADS": threads}
         self.process = subprocess.Popen(
             self.command,
             cwd=folder,

@@ -1,3 +1,5 @@
+import dataclasses
+
 import streamlit as st
 
 from core import config, ddp, models, nets, samples, serve_bundle, serving, training
@@ -18,6 +20,7 @@ require_frame()
 TRAINED_PREFIX = "trained:"
 BUNDLE_KEY = "serve_bundle"  # (model key, replicas, zip bytes) built on request
 LOG_LINES = 40  # the newest log lines shown while a run trains
+DDP_BASE_KEY = "serve_ddp_base"  # the TrainConfig handed over by the Train page, kept
 
 st.title(f":material/hub: {t('serve.title')}")
 st.caption(t("serve.summary"))
@@ -168,13 +171,36 @@ st.header(t("serve.ddp_header"))
 st.markdown(t("serve.ddp_what"))
 run = hosting.ddp_run()
 running = run is not None and run.job.running
+handed: state.HandedSettings | None = state.take("serve")
+if handed is not None:  # "Scale this run" on the Train page: its settings fill the form
+    st.session_state[DDP_BASE_KEY] = handed.settings
+    st.session_state["serve_ddp_net"] = handed.net
+    st.session_state["serve_ddp_epochs"] = handed.settings.epochs
+    st.session_state["serve_ddp_batch"] = handed.settings.batch_size
+    st.session_state["serve_ddp_optimizer"] = handed.settings.optimizer
+    st.session_state["serve_ddp_source"] = handed.source
+    st.session_state["serve_ddp_subset"] = max(16, handed.subset)
+    if handed.folder is not None:
+        st.session_state["serve_ddp_folder"] = handed.folder
+base: training.TrainConfig | None = st.session_state.get(DDP_BASE_KEY)
+if base is not None:
+    st.info(
+        t(
+            "serve.ddp_from_train",
+            rate=f"{base.learning_rate:g}",
+            schedule=t(f"train.schedule_{base.schedule}"),
+            decay=f"{base.weight_decay:g}",
+            seed=base.seed,
+        ),
+        icon=":material/model_training:",
+    )
 columns = st.columns(4)
 net = columns[0].selectbox(t("serve.ddp_net"), list(nets.NETS), key="serve_ddp_net")
 epochs = columns[1].number_input(
     t("serve.ddp_epochs"), 1, config.MAX_EPOCHS, 3, key="serve_ddp_epochs"
 )
 batch_size = columns[2].selectbox(
-    t("serve.ddp_batch"), [32, 64, 128, 256], index=2, key="serve_ddp_batch"
+    t("serve.ddp_batch"), [32, 64, 128, 256, 512], index=2, key="serve_ddp_batch"
 )
 optimizer = columns[3].selectbox(
     t("serve.ddp_optimizer"),
@@ -214,11 +240,15 @@ except PlaygroundError as error:
     state.stop()
 
 mean, std = runs.normalization(source, images)
-settings = training.TrainConfig(
+settings = dataclasses.replace(
+    base or training.TrainConfig(),
     epochs=int(epochs),
     batch_size=int(batch_size),
-    learning_rate=training.DEFAULT_LEARNING_RATE[optimizer],
     optimizer=optimizer,
+    # The Train page's rate goes with its optimizer; another optimizer takes its own default.
+    learning_rate=base.learning_rate
+    if base is not None and base.optimizer == optimizer
+    else training.DEFAULT_LEARNING_RATE[optimizer],
 )
 script = ddp.ddp_script(
     net,

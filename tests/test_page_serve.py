@@ -116,3 +116,33 @@ def test_a_model_served_from_the_page_answers_the_photo(monkeypatch):
     finally:
         hosting.serve_host().shutdown()
         hosting.serve_host.clear()
+
+
+def test_scale_this_run_carries_the_train_page_settings_into_train_ddp_py(cifar10_root):
+    at = run_page("train")
+    at.session_state["data_dir"] = str(cifar10_root)
+    at.run()
+    at.selectbox(key="train_net").set_value("ResNet-20")
+    at.number_input(key="train_epochs").set_value(2)
+    at.selectbox(key="train_batch").set_value(512)
+    at.selectbox(key="train_optimizer").set_value("adam").run()
+    at.number_input(key="train_lr_adam").set_value(0.003)
+    at.selectbox(key="train_schedule").set_value("cosine")
+    at.number_input(key="train_subset").set_value(1_500)
+    at.number_input(key="train_seed").set_value(7).run()
+    at.button(key="train_scale").click().run()
+    assert not at.exception, [str(error.value) for error in at.exception]
+    assert at.selectbox(key="serve_ddp_net").value == "ResNet-20"
+    assert at.number_input(key="serve_ddp_subset").value == 1_500
+    script = next(code for code in codes(at) if "DistributedDataParallel(" in code)
+    for line in ("EPOCHS = 2", "BATCH_SIZE = 512", "SEED = 7", "SUBSET = 1500", "lr=0.003"):
+        assert line in script, line
+    assert "CosineAnnealingLR" in script
+    assert any("0.003" in info.value for info in at.info)
+
+    # Another optimizer on the Serve page takes its own default rate, the rest stays.
+    # (AppTest runs the page it was last pointed at, not the one st.switch_page opened.)
+    at.switch_page("pages/serve.py")
+    at.selectbox(key="serve_ddp_optimizer").set_value("sgd").run()
+    script = next(code for code in codes(at) if "DistributedDataParallel(" in code)
+    assert "lr=0.003" not in script and "CosineAnnealingLR" in script and "SEED = 7" in script

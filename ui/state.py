@@ -30,6 +30,7 @@ from PIL import Image
 
 from core import config
 from core.trained import TrainedModel
+from core.training import TrainConfig
 from ui.navigation import PAGES
 
 T = TypeVar("T")
@@ -232,6 +233,17 @@ class HandedImage:
 class HandedPipeline:
     compose: Any  # a torchvision.transforms.v2.Compose, ready to apply
     description: str  # the pipeline as JSON, for display
+
+
+@dataclasses.dataclass(frozen=True)
+class HandedSettings:
+    """The Train page's current settings, for the Serve page's "Scale this run" (torchrun)."""
+
+    net: str
+    settings: TrainConfig
+    source: str  # "cifar10" or "folder"
+    folder: str | None  # the image folder when source == "folder"
+    subset: int  # training images drawn
 
 
 def page_path(page: str) -> str:
