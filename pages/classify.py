@@ -12,7 +12,7 @@ from ui.classify import (
     cached_steps,
     download_weights,
     image_digest,
-    top_k_chart,
+    top_k_html,
 )
 from ui.code import show_code
 from ui.frame import require_frame
@@ -150,7 +150,8 @@ with result_column:
     else:
         best = result.predictions[0]
         st.subheader(t("classify.verdict", label=best.label, probability=best.probability))
-        st.plotly_chart(top_k_chart(result.predictions), width="stretch", key="classify_top_k")
+        with st.container(key="classify_top_k"):
+            st.html(top_k_html(result.predictions))
         if choice in registry:  # no licensed Chinese ImageNet-1k label list ships offline
             st.caption(t("classify_labels.imagenet_english"))
         st.caption(

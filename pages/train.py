@@ -277,7 +277,7 @@ if run is None:
     state.stop()
 
 
-# 4. Progress (polled while the thread trains) ---------------------------------------------
+# 4. Progress (polled while the worker trains) ---------------------------------------------
 def show_progress() -> None:
     view = run.view()
     if running and not run.active:
@@ -318,11 +318,14 @@ def show_progress() -> None:
         )
         if view.status == "evaluating":
             st.caption(t("train.evaluating"))
+
+
+def show_curves() -> None:
     labels = {
         key: t(f"train.curve_{key}") for key in ("loss", "accuracy", "epoch", "train", "validation")
     }
     st.plotly_chart(
-        runs.curves_figure(view, epochs=run.setup.settings.epochs, labels=labels),
+        runs.curves_figure(run.view(), epochs=run.setup.settings.epochs, labels=labels),
         width="stretch",
         key="train_curves",
     )
@@ -343,6 +346,9 @@ st.caption(
     )
 )
 st.fragment(show_progress, run_every=runs.POLL_SECONDS if running else None)()
+# The curves redraw less often than the progress line: a plotly figure costs the browser far
+# more to draw than a progress bar, and other visitors share this server's cores.
+st.fragment(show_curves, run_every=runs.CURVES_POLL_SECONDS if running else None)()
 
 if run.failure is not None:
     if isinstance(run.failure, PlaygroundError):

@@ -33,6 +33,7 @@ from core import deploy, models
 from core.trained import TrainedModel
 from tests import corpus
 from tests.test_app import APP, TIMEOUT_S
+from tests.test_page_classify import top_k_rows
 from ui import state
 from ui import training as runs
 from ui.i18n import catalog
@@ -370,10 +371,9 @@ def state_models(at: AppTest) -> dict[str, TrainedModel]:
 
 
 def _top_lines(at: AppTest) -> list[tuple[str, str]]:
-    """The Classify chart's (probability text, label) pairs, best first."""
-    chart = next(c for c in at.get("plotly_chart") if "classify_top_k" in c.proto.id)
-    bars = json.loads(chart.proto.spec)["data"][0]
-    return list(reversed(list(zip(bars["text"], bars["y"], strict=True))))
+    """The Classify bars' (probability text, label) pairs, best first."""
+    (block,) = [element for element in at.get("html") if "top-k" in element.proto.body]
+    return [(value, label) for label, value in top_k_rows(block.proto.body)]
 
 
 def _printed_top(stdout: str) -> list[tuple[str, str]]:
@@ -407,8 +407,8 @@ def test_without_weights_the_card_preprocessing_and_code_stay_visible(tmp_path, 
     assert not at.exception
     record = models.get_record("alexnet")
     assert at.button(key="classify_download")  # the download is offered ...
-    assert not at.get("plotly_chart") or all(
-        "classify_top_k" not in chart.proto.id for chart in at.get("plotly_chart")
+    assert not any(
+        "top-k" in element.proto.body for element in at.get("html")
     )  # ... and the prediction waits for it
     assert any(record.title in markdown.value for markdown in at.markdown)  # the card
     assert any(f"{record.preprocessing.crop_size}" in caption.value for caption in at.caption)

@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from core import training, workers
+from core import config, training, workers
 from tests.corpus import load_cifar_npz
 
 TIMEOUT_S = 180  # a spawned worker imports torch first: allow a slow, shared machine
@@ -93,6 +93,19 @@ def test_stop_ends_the_worker_process_and_keeps_the_model(cifar):
     assert not pid_alive(job.pid)
     assert job.status == "done" and job.result.stopped and job.evaluation.count == 100
     assert job.result.steps < 800
+
+
+@pytest.mark.slow
+def test_the_worker_runs_at_the_lowest_priority_so_pages_go_first(cifar):
+    job = workers.TrainingJob(request(cifar, settings=training.TrainConfig(epochs=100)))
+    job.start()
+    try:
+        wait_for_steps(job, 1)
+        expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + config.TRAIN_WORKER_NICENESS)
+        assert os.getpriority(os.PRIO_PROCESS, job.pid) == expected
+    finally:
+        job.stop()
+        job.wait(TIMEOUT_S)
 
 
 @pytest.mark.slow

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import io
+import re
 import socket
 import urllib.error
 
@@ -15,6 +17,12 @@ from tests.corpus import SAMPLES
 from tests.test_app import run_page
 from tests.test_core_models import tiny_trained_model
 from ui import state
+
+
+def top_k_rows(body: str) -> list[tuple[str, str]]:
+    """The (label, percentage) rows of `ui.classify.top_k_html`'s bars, best first."""
+    pairs = re.findall(r'<span class="label">(.*?)</span>.*?<span class="value">(.*?)</span>', body)
+    return [(html.unescape(label), value) for label, value in pairs]
 
 
 def _verdict(at) -> str:
@@ -229,20 +237,31 @@ def test_a_camera_photo_is_classified():
     assert "espresso" in _verdict(at)
 
 
-def test_top_five_labels_sit_outside_the_bars_and_read_horizontally():
-    from ui.classify import top_k_chart
+def test_the_top_five_bars_show_each_label_and_value_best_first_and_escape_names():
+    from ui.classify import top_k_html
 
     predictions = [
         models.Prediction(label=label, index=number, probability=probability)
         for number, (label, probability) in enumerate(
-            [("espresso", 0.81), ("cup", 0.096), ("eggnog", 0.02), ("mug", 0.01), ("bowl", 0.004)]
+            [("espresso", 0.81), ("<b>cup</b>", 0.096), ("eggnog", 0.02), ("mug", 0.01)]
         )
     ]
-    bar = top_k_chart(predictions).data[0]
-    assert bar.textposition == "outside"
-    assert bar.textangle == 0
-    assert bar.cliponaxis is False
-    assert "9.6%" in bar.text
+    body = top_k_html(predictions)
+    assert top_k_rows(body) == [
+        ("espresso", "81.0%"),
+        ("<b>cup</b>", "9.6%"),
+        ("eggnog", "2.0%"),
+        ("mug", "1.0%"),
+    ]
+    assert "<b>cup</b>" not in body  # a folder's class name is text, not markup
+    assert "width: 81.00%" in body and "width: 9.60%" in body
+
+
+def test_the_page_draws_the_top_five_as_html_bars():
+    at = run_page("classify")
+    (block,) = [element for element in at.get("html") if "top-k" in element.proto.body]
+    rows = top_k_rows(block.proto.body)
+    assert len(rows) == 5 and rows[0][0] == "espresso"
 
 
 @pytest.mark.parametrize(("lang", "words"), [("en", "ImageNet's, in English"), ("zh", "只有英文")])

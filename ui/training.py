@@ -37,6 +37,7 @@ from ui.i18n import t
 
 RUN_KEY = "train_run"  # st.session_state key of this session's TrainingRun
 POLL_SECONDS = 1.0  # how often the page redraws the progress of an active run
+CURVES_POLL_SECONDS = 5.0  # and its loss and accuracy curves
 FOLDER_TEST_FRACTION = 0.2  # an ImageFolder's held-out test part
 CACHE_TTL_S = 3600  # entries keyed by user input expire an hour after they were made
 
