@@ -1,6 +1,6 @@
 """Many learners at once: N concurrent Chromium sessions on the Classify page of one server.
 
-    python bench/load.py [--sessions 20] [--sequential 60] [--browsers-first]
+    python bench/load.py [--sessions 20] [--sequential 60] [--browsers-niced]
 
 The sessions open the page a few at a time, then each uploads a different photo (the bundled
 samples and the corpus's photos, mirrored and not) at the same moment. Prints errors, top-1
@@ -8,8 +8,8 @@ agreement with the sequential result (this process classifies each photo alone f
 until the top-5 is shown and until the page is done (p50/p95/max). To tell the server's share
 from the browsers' (the tabs draw on this machine's cores too): the time inside predict() the
 page reports, when the server's message with the top-5 reached the browser, and the CPU seconds
-of the server against the whole machine. The tabs run at the lowest priority unless
---browsers-first. Then the server's RSS before and after, and `--sequential` sessions one after
+of the server against the whole machine; --browsers-niced runs the tabs at the lowest CPU
+priority. Then the server's RSS before and after, and `--sequential` sessions one after
 another with the server's RSS every 10 (memory must plateau).
 Goals: 0 errors, every top-1 equal, top-5 shown p95 <= 3 s.
 """
@@ -177,14 +177,14 @@ async def run(options) -> None:
     files = photo_set(folder, options.sessions)
     expected = sequential_top1(files)
     async with async_playwright() as playwright:
-        chromium = browsing.CHROMIUM if options.browsers_first else browsing.niced_chromium(folder)
+        chromium = browsing.niced_chromium(folder) if options.browsers_niced else browsing.CHROMIUM
         browser = await playwright.chromium.launch(
             executable_path=chromium, args=browsing.CHROMIUM_ARGS
         )
         print(
-            "browsers at normal priority"
-            if options.browsers_first
-            else "browsers at the lowest priority (nice 19): the server's threads go first"
+            "browsers at the lowest priority (nice 19): the server's threads go first"
+            if options.browsers_niced
+            else "browsers at normal priority, competing with the server for the CPU"
         )
         with browsing.serve(browsing.OURS) as server:
             browsing.wait_until_up(server)
@@ -233,9 +233,9 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--sequential", type=int, default=60)
     parser.add_argument(
-        "--browsers-first",
+        "--browsers-niced",
         action="store_true",
-        help="run the browser tabs at normal priority, competing with the server for the CPU",
+        help="run the browser tabs at the lowest CPU priority, so the server's threads go first",
     )
     browsing.stop_cleanly_on_sigterm()
     asyncio.run(run(parser.parse_args()))
