@@ -52,13 +52,11 @@ def free_port() -> int:
 
 
 def streamlit_command(port: int) -> list[str]:
-    """`streamlit run` of this app on 127.0.0.1:`port`, headless (run it from the project root)."""
+    """This app on 127.0.0.1:`port`, headless, started as the README says (`run_app.py`: the
+    model loads while the server starts); run it from the project root."""
     return [
         sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "streamlit_app.py",
+        "run_app.py",
         "--server.headless=true",
         f"--server.port={port}",
         "--server.address=127.0.0.1",  # loopback only

@@ -23,15 +23,17 @@ import pathlib
 import shutil
 import tempfile
 from collections.abc import Callable
-from typing import Any, Generic, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 import streamlit as st
 from PIL import Image
 
 from core import config
-from core.trained import TrainedModel
-from core.training import TrainConfig
 from ui.navigation import PAGES
+
+if TYPE_CHECKING:  # the frame imports this module: torch loads with the first page that needs it
+    from core.trained import TrainedModel
+    from core.training import TrainConfig
 
 T = TypeVar("T")
 
