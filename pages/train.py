@@ -203,20 +203,6 @@ with st.expander(t("train.code_header")):
             key="train_code_training",
         )
 
-if st.button(
-    t("train.scale"), key="train_scale", icon=":material/hub:", help=t("train.scale_help")
-):
-    state.send(
-        "serve",
-        state.HandedSettings(
-            net=net_name,
-            settings=settings,
-            source=source,
-            folder=data_root if source == "folder" else None,
-            subset=int(subset_size),
-        ),
-    )
-
 chosen = training.subset(train_images, size=int(subset_size), seed=settings.seed)
 kept, validation = training.split(chosen, fraction=validation_percent / 100, seed=settings.seed)
 if not running and len(kept):
@@ -271,6 +257,20 @@ if st.button(t("train.start"), type="primary", key="train_start", disabled=runni
     else:
         st.session_state[runs.RUN_KEY] = new_run
         st.rerun()
+
+if st.button(
+    t("train.scale"), key="train_scale", icon=":material/hub:", help=t("train.scale_help")
+):
+    state.send(
+        "serve",
+        state.HandedSettings(
+            net=net_name,
+            settings=settings,
+            source=source,
+            folder=data_root if source == "folder" else None,
+            subset=int(subset_size),
+        ),
+    )
 
 if run is None:
     st.info(t("train.no_run"), icon=":material/flag:")

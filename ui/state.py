@@ -43,6 +43,7 @@ HANDOFF_PREFIX = "handoff_"  # + page key; tests seed a hand-off directly
 _URL_READ = "state_url_read"  # parameters already read from the link this session
 _URL_VALUES = "state_url_values"  # {parameter: UrlValue} declared by this run's widgets
 _URL_KEPT = "state_url_kept"  # {parameter: text} kept by the page this run, without a widget
+_ALWAYS_VALUES = "state_always_values"  # {widget key: value} of `always` values, kept aside
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,10 +166,24 @@ def bind(value: UrlValue[T]) -> T:
     the widget takes the link's value (else the default); the end of the run writes the
     widget's value back. Returns the value the widget will show."""
     if value.key not in st.session_state:
-        from_link = read_url(value)
-        st.session_state[value.key] = value.default if from_link is None else from_link
+        kept = st.session_state.get(_ALWAYS_VALUES, {})
+        if value.always and value.key in kept:
+            # st.switch_page (a hand-off) drops the widget's state with the page it leaves,
+            # and the link was read long ago: the session's own choice comes back.
+            st.session_state[value.key] = kept[value.key]
+        else:
+            from_link = read_url(value)
+            st.session_state[value.key] = value.default if from_link is None else from_link
     _declared()[value.name] = value
     return st.session_state[value.key]
+
+
+def _keep_always_values() -> None:
+    """Copy this run's `always` widget values where a page switch cannot drop them."""
+    kept: dict[str, Any] = st.session_state.setdefault(_ALWAYS_VALUES, {})
+    for value in _declared().values():
+        if value.always and value.key in st.session_state:
+            kept[value.key] = st.session_state[value.key]
 
 
 def keep(value: UrlValue[T], current: T) -> None:
@@ -182,6 +197,7 @@ def write_url() -> None:
     """Write this run's URL values into the link, once, changing only what changed: declared
     values (dropped at their default), kept values, and nothing else that was read before.
     Parameters of the link not read yet stay for the widget that will read them."""
+    _keep_always_values()
     declared: dict[str, UrlValue[Any]] = st.session_state.pop(_URL_VALUES, {})
     wanted: dict[str, str | None] = st.session_state.pop(_URL_KEPT, {})
     for name, value in declared.items():
@@ -260,6 +276,7 @@ def send(page: str, item: Any) -> NoReturn:
     """Leave `item` for the page keyed `page` and open that page (this ends the run)."""
     path = page_path(page)
     st.session_state[HANDOFF_PREFIX + page] = item
+    _keep_always_values()  # the language, above all: the next page opens in it
     st.switch_page(path)
     raise AssertionError("unreachable")  # st.switch_page raises
 

@@ -32,3 +32,16 @@ def test_a_run_starts_shows_progress_and_stops_keeping_the_model(page, corpus_ap
     page.get_by_text("Test accuracy", exact=True).wait_for()
     page.get_by_text("Confusion matrix", exact=True).wait_for()
     page.get_by_text("ready on the Classify and Deploy pages").wait_for()
+
+
+def test_scale_this_run_opens_the_serve_page_in_the_learners_language(page, corpus_app_url):
+    # st.switch_page (every hand-off) drops the language switch's widget state with the page it
+    # leaves; ui.state keeps the session's choice aside so the next page opens in it.
+    page.goto(corpus_app_url)
+    wait_for_app(page)
+    page.goto(f"{corpus_app_url}/train?lang=zh")
+    wait_for_app(page)
+    page.locator("[data-testid=stMain]").get_by_text("扩展这次训练").first.click()
+    page.get_by_text("表单已填入“训练”页的设置").first.wait_for(timeout=120_000)
+    page.wait_for_function("() => location.pathname.endsWith('/serve')")
+    page.wait_for_function("() => location.search.includes('lang=zh')")
