@@ -173,3 +173,14 @@ def test_a_file_that_is_not_a_checkpoint_is_a_clear_error(tmp_path):
         ddp.load_checkpoint(path, name="x")
     with pytest.raises(ddp.CheckpointError):
         ddp.load_checkpoint(tmp_path / "missing.pt", name="x")
+
+
+def test_each_ranks_fingerprint_is_found_when_two_ranks_shared_a_line():
+    # Two processes writing to one pipe at the same moment can interleave their lines.
+    log = (
+        "epoch 1: loss 2.3010 step 4/4, 64 images in 0.50 s\n"
+        "rank 1: parameters 0123456789abcdefrank 0: parameters 0123456789abcdef\n"
+        "\n"
+        "saved checkpoint.pt"
+    )
+    assert ddp.parameter_hashes(log) == {0: "0123456789abcdef", 1: "0123456789abcdef"}
