@@ -40,7 +40,11 @@ def warm_up() -> None:
     from core.models import DEFAULT_MODEL
     from ui.models import inference_worker
 
-    inference_worker(DEFAULT_MODEL)
+    try:
+        inference_worker(DEFAULT_MODEL)
+    except Exception as error:  # noqa: BLE001 - the page loads it again and shows its message
+        print(f"Torch Playground: {DEFAULT_MODEL} not preloaded ({error})", flush=True)
+        return
     seconds = time.perf_counter() - started
     print(f"Torch Playground: {DEFAULT_MODEL} ready, loaded in {seconds:.1f} s", flush=True)
 
