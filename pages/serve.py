@@ -3,7 +3,6 @@ import dataclasses
 import streamlit as st
 
 from core import config, ddp, models, nets, samples, serve_bundle, serving, training
-from core.datasets import DatasetError
 from core.errors import PlaygroundError
 from ui import datasets as ui_datasets
 from ui import folders as ui_folders
@@ -229,15 +228,8 @@ try:
         images = runs.cifar_images(str(state.data_dir()), True)
     else:
         images = runs.folder_images(folder, ui_folders.roots())
-except DatasetError as error:
-    if source == "cifar10":
-        ui_datasets.say_cifar_missing()
-    else:  # a folder's own problem, not a missing download
-        show_error(error)
-    state.stop()
 except PlaygroundError as error:
-    show_error(error)
-    state.stop()
+    ui_datasets.stop_for_data(error, source=source)
 
 mean, std = runs.normalization(source, images)
 settings = dataclasses.replace(

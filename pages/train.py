@@ -4,7 +4,6 @@ import pandas as pd
 import streamlit as st
 
 from core import config, feedback, nets, snippets, training, workers
-from core.datasets import DatasetError
 from core.device import available_devices
 from core.errors import PlaygroundError
 from core.trained import TrainedModel
@@ -74,15 +73,8 @@ try:
             state.stop()
         train_images, test_images = runs.folder_split(folder, ui_folders.roots())
         ui_folders.warn_unreadable(runs.folder_images(folder, ui_folders.roots()).unreadable)
-except DatasetError as error:
-    if source == "cifar10":
-        ui_datasets.say_cifar_missing()
-    else:  # a folder's own problem, not a missing download
-        show_error(error)
-    state.stop()
 except PlaygroundError as error:
-    show_error(error)
-    state.stop()
+    ui_datasets.stop_for_data(error, source=source)
 
 categories = train_images.categories
 st.caption(

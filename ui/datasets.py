@@ -8,6 +8,7 @@ import dataclasses
 import html
 import pathlib
 from collections.abc import Sequence
+from typing import NoReturn
 
 import numpy as np
 import streamlit as st
@@ -15,8 +16,9 @@ from torchvision.datasets import CIFAR10
 
 from core import datasets as core_datasets
 from core.datasets import load_cifar10
+from core.errors import PlaygroundError
 from ui import state
-from ui.i18n import catalog, language, t
+from ui.i18n import catalog, language, show_error, t
 
 GRID_KEY = "datasets_grid"
 GRID_CELL_PX = 64  # each thumbnail's on-screen side
@@ -156,3 +158,13 @@ def say_cifar_missing() -> None:
     st.page_link(
         "pages/datasets.py", label=t("train.open_datasets"), icon=":material/arrow_forward:"
     )
+
+
+def stop_for_data(error: PlaygroundError, *, source: str) -> NoReturn:
+    """Say why a page's training images could not be read, then end the run: CIFAR-10 not
+    downloaded yet points to the Datasets page; a folder's own problem is its message."""
+    if isinstance(error, core_datasets.DatasetError) and source == "cifar10":
+        say_cifar_missing()
+    else:
+        show_error(error)
+    state.stop()
